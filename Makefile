@@ -1,0 +1,103 @@
+# cqrs-lab: two commands matter, `make lab` and `make test`. Everything else is a helper.
+# Needs only Python >= 3.11 and GNU make; the first run builds .venv from pyproject.toml.
+
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8888
+API_PORT ?= 8000
+
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+# Touched after a successful install; older than pyproject.toml means "install again".
+STAMP := $(VENV)/.installed-from-pyproject
+
+# jupyter_core warns on every start until it moves to platformdirs; opt in now.
+export JUPYTER_PLATFORM_DIRS := 1
+
+# Jupyter refuses to run as root without --allow-root; ordinary users must not need it.
+ifeq ($(shell id -u),0)
+LAB_ROOT_FLAG := --allow-root
+endif
+# On a Linux machine without a display, do not let jupyter start a text-mode browser in
+# this terminal: it prints the URL to open instead.
+ifeq ($(shell uname -s),Linux)
+ifeq ($(strip $(DISPLAY)$(WAYLAND_DISPLAY)),)
+LAB_BROWSER_FLAG := --no-browser
+endif
+endif
+
+CHECK_VERSION := import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
+
+.PHONY: help install lab test lint typecheck format api bench clean distclean
+
+help:
+	@echo "make lab        open JupyterLab on notebooks/ (PORT=$(PORT))"
+	@echo "make test       pytest (unit tests, doctests, notebooks), ruff, ruff format --check, mypy"
+	@echo "make lint       ruff check and ruff format --check"
+	@echo "make typecheck  mypy"
+	@echo "make format     sort imports and format code and notebooks with ruff"
+	@echo "make api        serve the HTTP adapter on 127.0.0.1:$(API_PORT)"
+	@echo "make bench      run every script in benchmarks/"
+	@echo "make clean      remove caches and build output (keeps .venv); distclean also removes .venv"
+
+$(PY):
+	@$(PYTHON) -c '$(CHECK_VERSION)' 2>/dev/null || { \
+	  echo "error: cqrs-lab needs Python 3.11 or newer, but PYTHON=$(PYTHON) is" \
+	       "$$($(PYTHON) --version 2>&1 || echo 'not found')." >&2; \
+	  echo "Run again with a newer one, e.g. make PYTHON=python3.12 $(MAKECMDGOALS)" >&2; \
+	  exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+
+$(STAMP): pyproject.toml | $(PY)
+	@$(PY) -c '$(CHECK_VERSION)' || { \
+	  echo "error: $(VENV) was made with Python older than 3.11; run 'make distclean' first." >&2; \
+	  exit 1; }
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[test,api]'
+	@touch $@
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 \
+	  --ServerApp.port=$(PORT) $(LAB_ROOT_FLAG) $(LAB_BROWSER_FLAG)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --select I --fix .
+	$(BIN)/ruff format .
+
+api: $(STAMP)
+	$(BIN)/uvicorn cqrs_lab.adapters.fastapi_app:create_app --factory \
+	  --host 127.0.0.1 --port $(API_PORT)
+
+bench: $(STAMP)
+	@set -e; found=0; \
+	for script in benchmarks/*.py; do \
+	  [ -e "$$script" ] || continue; \
+	  found=1; echo "== $$script"; $(PY) "$$script"; \
+	done; \
+	[ "$$found" = 1 ] || echo "no benchmark scripts in benchmarks/ yet"
+
+clean:
+	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -path ./.git -prune -o \
+	  \( -name __pycache__ -o -name .ipynb_checkpoints -o -name '*.egg-info' \) \
+	  -type d -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -path ./.git -prune -o \
+	  -name '*.sqlite3*' -type f -exec rm -f {} +
+
+distclean: clean
+	rm -rf $(VENV)
