@@ -1,0 +1,81 @@
+"""cqrs_lab: a small, real, in-memory CQRS and event-sourcing kit for teaching and simulation.
+
+Importing it has no side effects and pulls in neither matplotlib nor ipywidgets; pandas is
+imported only by the functions that build DataFrames. The worked Order example lives in
+:mod:`cqrs_lab.examples.orders`.
+"""
+
+from cqrs_lab.aggregate import Aggregate, Repository
+from cqrs_lab.clock import DEFAULT_START, Clock, ManualClock, SystemClock
+from cqrs_lab.command_bus import CommandBus
+from cqrs_lab.errors import (
+    AggregateNotFoundError,
+    AsyncHandlerError,
+    ConcurrencyError,
+    CqrsLabError,
+    DomainError,
+    DuplicateHandlerError,
+    HandlerNotFoundError,
+    HandlerResultError,
+    InvalidArgumentError,
+    SubscriberError,
+    UnknownEventTypeError,
+    UpcastError,
+)
+from cqrs_lab.event_store import (
+    ANY_VERSION,
+    NO_STREAM,
+    EventStore,
+    InMemoryEventStore,
+    Receipt,
+    log_frame,
+)
+from cqrs_lab.handlers import MessageBus, Middleware
+from cqrs_lab.ids import IdFactory, SequentialIds, UuidIds
+from cqrs_lab.messages import Command, Event, Metadata, Query, RecordedEvent
+from cqrs_lab.query_bus import QueryBus
+from cqrs_lab.upcasting import EncodedEvent, EventRegistry, Upcaster
+
+__all__ = [
+    "ANY_VERSION",
+    "DEFAULT_START",
+    "NO_STREAM",
+    "Aggregate",
+    "AggregateNotFoundError",
+    "AsyncHandlerError",
+    "Clock",
+    "Command",
+    "CommandBus",
+    "ConcurrencyError",
+    "CqrsLabError",
+    "DomainError",
+    "DuplicateHandlerError",
+    "EncodedEvent",
+    "Event",
+    "EventRegistry",
+    "EventStore",
+    "HandlerNotFoundError",
+    "HandlerResultError",
+    "IdFactory",
+    "InMemoryEventStore",
+    "InvalidArgumentError",
+    "ManualClock",
+    "MessageBus",
+    "Metadata",
+    "Middleware",
+    "Query",
+    "QueryBus",
+    "Receipt",
+    "RecordedEvent",
+    "Repository",
+    "SequentialIds",
+    "SubscriberError",
+    "SystemClock",
+    "UnknownEventTypeError",
+    "UpcastError",
+    "Upcaster",
+    "UuidIds",
+    "log_frame",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,87 @@
+"""Every error the kit raises, rooted at :class:`CqrsLabError`.
+
+Each error also subclasses the builtin it resembles, so callers can catch either:
+a timeout is a :class:`TimeoutError`, a bad argument is a :class:`ValueError`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AggregateNotFoundError",
+    "AsyncHandlerError",
+    "ConcurrencyError",
+    "CqrsLabError",
+    "DomainError",
+    "DuplicateHandlerError",
+    "HandlerNotFoundError",
+    "HandlerResultError",
+    "InvalidArgumentError",
+    "SubscriberError",
+    "UnknownEventTypeError",
+    "UpcastError",
+]
+
+
+class CqrsLabError(Exception):
+    """Raised for every error of the kit; catch this to catch them all."""
+
+
+class InvalidArgumentError(CqrsLabError, ValueError):
+    """Raised when an argument is outside what a function accepts."""
+
+
+class ConcurrencyError(CqrsLabError):
+    """Raised when an append's expected version is not the stream's actual version."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"stream {stream_id!r}: expected version {_describe_version(expected)}, "
+            f"found version {actual}; reload the stream and decide again"
+        )
+
+
+def _describe_version(version: int) -> str:
+    if version == -1:
+        return "ANY_VERSION"
+    if version == 0:
+        return "0 (NO_STREAM)"
+    return str(version)
+
+
+class HandlerNotFoundError(CqrsLabError, LookupError):
+    """Raised when a bus is asked to dispatch a message type it has no handler for."""
+
+
+class DuplicateHandlerError(CqrsLabError, ValueError):
+    """Raised when a second handler is registered for a message type."""
+
+
+class HandlerResultError(CqrsLabError, TypeError):
+    """Raised when a handler returns something other than what its bus promises."""
+
+
+class AsyncHandlerError(CqrsLabError, RuntimeError):
+    """Raised when an async handler is dispatched synchronously inside a running event loop."""
+
+
+class DomainError(CqrsLabError, ValueError):
+    """Raised when a command breaks a business rule; nothing was appended."""
+
+
+class AggregateNotFoundError(CqrsLabError, LookupError):
+    """Raised when a repository is asked to load a stream that does not exist."""
+
+
+class UnknownEventTypeError(CqrsLabError, LookupError):
+    """Raised when a stored event names a type that no registry knows."""
+
+
+class UpcastError(CqrsLabError, ValueError):
+    """Raised when a stored schema version has no upcaster path to the current one."""
+
+
+class SubscriberError(CqrsLabError, RuntimeError):
+    """Raised when a store subscriber fails; the append it was told about is committed."""

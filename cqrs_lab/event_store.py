@@ -1,0 +1,335 @@
+"""The event store: append-only streams with optimistic concurrency, and one global log.
+
+Positions in the global log start at 1 and have no gaps. ``read_all(after_position=p)`` returns
+events *after* ``p`` (exclusive), so a reader passes the last position it has seen and never gets it
+twice -- the playbook's Template 4 loop, which left this unsaid, can spin forever on it.
+
+>>> from dataclasses import dataclass
+>>> from cqrs_lab.clock import ManualClock
+>>> @dataclass(frozen=True, kw_only=True)
+... class Noted(Event):
+...     text: str
+>>> store = InMemoryEventStore(clock=ManualClock())
+>>> store.append("note-1", [Noted(text="hi"), Noted(text="there")], expected_version=NO_STREAM)
+Receipt(stream_id='note-1', stream_version=2, position=2, command_id='')
+>>> [r.event.text for r in store.read_all(after_position=1)]
+['there']
+>>> store.append("note-1", [Noted(text="late")], expected_version=1)
+Traceback (most recent call last):
+...
+cqrs_lab.errors.ConcurrencyError: stream 'note-1': expected version 1, found version 2; ...
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+
+from cqrs_lab.clock import Clock, SystemClock
+from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError, SubscriberError
+from cqrs_lab.messages import Event, Metadata, RecordedEvent
+from cqrs_lab.upcasting import EncodedEvent, EventRegistry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "ANY_VERSION",
+    "NO_STREAM",
+    "EventStore",
+    "InMemoryEventStore",
+    "Receipt",
+    "Subscriber",
+    "log_frame",
+]
+
+ANY_VERSION: Final = -1
+"""Expected version that accepts whatever the stream's version is."""
+
+NO_STREAM: Final = 0
+"""Expected version that requires the stream not to exist yet."""
+
+Subscriber = Callable[[int], None]
+"""Called with the new head position after each append, outside the store's lock."""
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What an append wrote: the read-your-writes token.
+
+    ``position`` is the global position of the last event appended; a read model that has
+    processed that position has seen the write.
+    """
+
+    stream_id: str
+    stream_version: int
+    position: int
+    command_id: str = ""
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """What every event store offers (in memory here, SQLite in :mod:`cqrs_lab.adapters`)."""
+
+    @property
+    def head(self) -> int:
+        """The global position of the last event, 0 when empty."""
+        ...
+
+    def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        expected_version: int = ANY_VERSION,
+        *,
+        metadata: Metadata | None = None,
+    ) -> Receipt:
+        """Append ``events`` to ``stream_id`` atomically if its version is ``expected_version``."""
+        ...
+
+    def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
+        """Events of one stream from ``from_version`` (inclusive); empty if there is none."""
+        ...
+
+    def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        """Up to ``limit`` events with position > ``after_position`` (exclusive), in order."""
+        ...
+
+    def stream_version(self, stream_id: str) -> int:
+        """The version of ``stream_id``: its number of events, 0 if it does not exist."""
+        ...
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call ``subscriber(head)`` after every append; returns a function that unsubscribes."""
+        ...
+
+
+def check_append_arguments(stream_id: str, events: Sequence[Any], expected_version: int) -> None:
+    """Reject a malformed append before anything is written (shared by every store)."""
+    if not isinstance(stream_id, str) or not stream_id:
+        raise InvalidArgumentError(f"stream_id must be a non-empty string, found {stream_id!r}")
+    if not events:
+        raise InvalidArgumentError(f"append to {stream_id!r} needs at least one event, found none")
+    if expected_version < ANY_VERSION:
+        raise InvalidArgumentError(
+            f"expected_version must be ANY_VERSION (-1), NO_STREAM (0) or a version >= 1, "
+            f"found {expected_version}"
+        )
+
+
+def check_read_arguments(after_position: int, limit: int | None) -> None:
+    """Reject a malformed ``read_all`` (shared by every store)."""
+    if after_position < 0:
+        raise InvalidArgumentError(f"after_position must be >= 0, found {after_position}")
+    if limit is not None and limit < 1:
+        raise InvalidArgumentError(f"limit must be >= 1 or None, found {limit}")
+
+
+class InMemoryEventStore:
+    """A thread-safe event store in memory.
+
+    Args:
+        clock: stamps ``recorded_at``; inject a :class:`~cqrs_lab.clock.ManualClock` in notebooks.
+        registry: decodes events appended as :class:`~cqrs_lab.upcasting.EncodedEvent` (old
+            schemas, imports), upcasting them on every read.
+    """
+
+    def __init__(self, *, clock: Clock | None = None, registry: EventRegistry | None = None) -> None:
+        self._clock: Clock = clock or SystemClock()
+        self.registry = registry or EventRegistry()
+        self._lock = threading.Lock()
+        self._log: list[RecordedEvent] = []
+        self._streams: dict[str, list[int]] = {}  # stream id -> positions, in version order
+        self._subscribers: list[Subscriber] = []
+        self._encoded = 0  # how many entries still hold encoded data, decoded on each read
+
+    @property
+    def head(self) -> int:
+        """The global position of the last event, 0 when empty."""
+        return len(self._log)
+
+    def __len__(self) -> int:
+        return len(self._log)
+
+    def stream_version(self, stream_id: str) -> int:
+        """The version of ``stream_id``: its number of events, 0 if it does not exist."""
+        positions = self._streams.get(stream_id)
+        return len(positions) if positions else 0
+
+    def stream_ids(self) -> list[str]:
+        """Every stream id, sorted."""
+        with self._lock:
+            return sorted(self._streams)
+
+    def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        expected_version: int = ANY_VERSION,
+        *,
+        metadata: Metadata | None = None,
+    ) -> Receipt:
+        """Append ``events`` to ``stream_id`` atomically if its version is ``expected_version``.
+
+        ``expected_version`` is a version number, :data:`NO_STREAM` (the stream must not exist) or
+        :data:`ANY_VERSION`. On a mismatch nothing is written and :class:`ConcurrencyError` tells
+        both versions. Subscribers are notified after the lock is released.
+        """
+        check_append_arguments(stream_id, events, expected_version)
+        for event in events:
+            if not isinstance(event, Event):
+                raise InvalidArgumentError(
+                    f"append to {stream_id!r} takes Event instances, found {type(event).__name__}"
+                )
+        return self._append(stream_id, events, expected_version, metadata or Metadata(), False)
+
+    def append_encoded(
+        self,
+        stream_id: str,
+        events: Iterable[EncodedEvent],
+        expected_version: int = ANY_VERSION,
+        *,
+        metadata: Metadata | None = None,
+    ) -> Receipt:
+        """Append events given as plain data (e.g. written by an older version of the code).
+
+        They are stored as given and decoded -- upcast to the current schema -- on every read, so
+        an upcaster registered later applies to them too. The type must be known to the registry.
+        """
+        encoded = list(events)
+        check_append_arguments(stream_id, encoded, expected_version)
+        for item in encoded:
+            if not isinstance(item, EncodedEvent):
+                raise InvalidArgumentError(f"expected EncodedEvent, found {type(item).__name__}")
+            self.registry.event_type(item.type_name)  # unknown types are rejected now, not later
+        return self._append(stream_id, encoded, expected_version, metadata or Metadata(), True)
+
+    def _append(
+        self,
+        stream_id: str,
+        events: Sequence[Event | EncodedEvent],
+        expected_version: int,
+        metadata: Metadata,
+        encoded: bool,
+    ) -> Receipt:
+        # encoded entries hold an EncodedEvent in place of the event until _decoded() reads them
+        with self._lock:
+            positions = self._streams.get(stream_id)
+            version = len(positions) if positions else 0
+            if expected_version != ANY_VERSION and expected_version != version:
+                raise ConcurrencyError(stream_id, expected_version, version)
+            if positions is None:
+                positions = self._streams[stream_id] = []
+            log = self._log
+            now = self._clock.now()
+            for event in events:
+                version += 1
+                position = len(log) + 1
+                log.append(
+                    RecordedEvent(
+                        position, stream_id, version, now, event.type_name,
+                        event.schema_version, event, metadata,  # type: ignore[arg-type]
+                    )
+                )
+                positions.append(position)
+            if encoded:
+                self._encoded += len(events)
+            receipt = Receipt(stream_id, version, len(log), metadata.causation_id)
+            subscribers = self._subscribers
+        if subscribers:
+            self._notify(subscribers, receipt.position)
+        return receipt
+
+    def _notify(self, subscribers: list[Subscriber], head: int) -> None:
+        failures: list[BaseException] = []
+        for subscriber in subscribers:
+            try:
+                subscriber(head)
+            except Exception as error:  # the append is committed: tell the others, then report
+                failures.append(error)
+        if failures:
+            raise SubscriberError(
+                f"{len(failures)} subscriber(s) failed after the append up to position {head} was "
+                f"committed; first error: {failures[0]!r}"
+            ) from failures[0]
+
+    def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
+        """Events of one stream from ``from_version`` (inclusive); empty if there is none."""
+        if from_version < 1:
+            raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
+        with self._lock:
+            positions = self._streams.get(stream_id)
+            if not positions:
+                return []
+            log = self._log
+            records = [log[p - 1] for p in positions[from_version - 1 :]]
+        return self._decoded(records)
+
+    def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        """Up to ``limit`` events with position > ``after_position`` (exclusive), in order.
+
+        The cost is proportional to ``limit``, not to the size of the store.
+        """
+        check_read_arguments(after_position, limit)
+        end = None if limit is None else after_position + limit
+        with self._lock:
+            records = self._log[after_position:end]
+        return self._decoded(records)
+
+    def _decoded(self, records: list[RecordedEvent]) -> list[RecordedEvent]:
+        if not self._encoded:
+            return records
+        return [self._decode(r) if isinstance(r.event, EncodedEvent) else r for r in records]
+
+    def _decode(self, record: RecordedEvent) -> RecordedEvent:
+        encoded: EncodedEvent = record.event  # type: ignore[assignment]
+        event = self.registry.decode(encoded.type_name, encoded.schema_version, encoded.data)
+        return RecordedEvent(
+            record.position, record.stream_id, record.stream_version, record.recorded_at,
+            record.event_type, record.schema_version, event, record.metadata,
+        )
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call ``subscriber(head)`` after every append; returns a function that unsubscribes."""
+        with self._lock:
+            # copy-on-write: an append in flight keeps notifying the list it started with
+            self._subscribers = [*self._subscribers, subscriber]
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._subscribers = [s for s in self._subscribers if s is not subscriber]
+
+        return unsubscribe
+
+    def to_dataframe(self, after_position: int = 0, limit: int | None = None) -> pd.DataFrame:
+        """The log as a table, one row per event (see :func:`log_frame`)."""
+        return log_frame(self.read_all(after_position, limit))
+
+    def __repr__(self) -> str:
+        return f"InMemoryEventStore(head={self.head}, streams={len(self._streams)})"
+
+
+def log_frame(records: Iterable[RecordedEvent]) -> pd.DataFrame:
+    """A DataFrame of recorded events: envelope columns, then the event's own fields as ``data``."""
+    import dataclasses
+
+    import pandas as pd
+
+    rows = [
+        {
+            "position": r.position,
+            "stream_id": r.stream_id,
+            "version": r.stream_version,
+            "event_type": r.event_type,
+            "schema": r.schema_version,
+            "recorded_at": r.recorded_at,
+            "causation_id": r.causation_id,
+            "data": {f.name: getattr(r.event, f.name) for f in dataclasses.fields(r.event)},
+        }
+        for r in records
+    ]
+    columns = ["position", "stream_id", "version", "event_type", "schema", "recorded_at",
+               "causation_id", "data"]
+    return pd.DataFrame(rows, columns=columns).set_index("position")

@@ -1,0 +1,1 @@
+"""Worked examples built on the core; the core never imports them."""

@@ -1,0 +1,63 @@
+"""Command handlers of the Order domain: load, decide, save -- validation before any append."""
+
+from __future__ import annotations
+
+from cqrs_lab.aggregate import Repository
+from cqrs_lab.command_bus import CommandBus
+from cqrs_lab.errors import AggregateNotFoundError, DomainError
+from cqrs_lab.event_store import EventStore, Receipt
+from cqrs_lab.examples.orders.commands import AddOrderItem, CancelOrder, CreateOrder, ShipOrder
+from cqrs_lab.examples.orders.order import Order
+from cqrs_lab.ids import IdFactory
+
+__all__ = ["OrderCommandHandlers", "OrderNotFoundError"]
+
+
+class OrderNotFoundError(DomainError, LookupError):
+    """Raised when a command names an order that does not exist."""
+
+
+class OrderCommandHandlers:
+    """The handlers for every Order command, sharing one repository and one order-id factory."""
+
+    def __init__(self, store: EventStore, order_ids: IdFactory) -> None:
+        self.orders: Repository[Order] = Repository(store, Order)
+        self._order_ids = order_ids
+
+    def register(self, bus: CommandBus) -> None:
+        """Register every handler on ``bus``."""
+        bus.register(CreateOrder, self.create_order)
+        bus.register(AddOrderItem, self.add_order_item)
+        bus.register(CancelOrder, self.cancel_order)
+        bus.register(ShipOrder, self.ship_order)
+
+    def create_order(self, command: CreateOrder) -> Receipt:
+        """Open an order; its id is the receipt's stream id."""
+        order = Order.create(
+            self._order_ids(), command.customer_id, command.items, command.shipping_address
+        )
+        return self.orders.save(order, cause=command)
+
+    def add_order_item(self, command: AddOrderItem) -> Receipt:
+        """Add a line to an open order."""
+        order = self._load(command.order_id)
+        order.add_item(command.product_id, command.quantity, command.price)
+        return self.orders.save(order, cause=command)
+
+    def cancel_order(self, command: CancelOrder) -> Receipt:
+        """Cancel an open order."""
+        order = self._load(command.order_id)
+        order.cancel(command.reason)
+        return self.orders.save(order, cause=command)
+
+    def ship_order(self, command: ShipOrder) -> Receipt:
+        """Ship an open order."""
+        order = self._load(command.order_id)
+        order.ship()
+        return self.orders.save(order, cause=command)
+
+    def _load(self, order_id: str) -> Order:
+        try:
+            return self.orders.load(order_id)
+        except AggregateNotFoundError:
+            raise OrderNotFoundError(f"order {order_id!r} not found") from None
