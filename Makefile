@@ -11,9 +11,6 @@ BIN := $(VENV)/bin
 # Touched after a successful install; older than pyproject.toml means "install again".
 STAMP := $(VENV)/.installed-from-pyproject
 
-# jupyter_core warns on every start until it moves to platformdirs; opt in now.
-export JUPYTER_PLATFORM_DIRS := 1
-
 # Jupyter refuses to run as root without --allow-root; ordinary users must not need it.
 ifeq ($(shell id -u),0)
 LAB_ROOT_FLAG := --allow-root
@@ -25,6 +22,9 @@ ifeq ($(strip $(DISPLAY)$(WAYLAND_DISPLAY)),)
 LAB_BROWSER_FLAG := --no-browser
 endif
 endif
+
+# mypy exits 2 on a directory without .py files, so benchmarks/ is named file by file.
+MYPY_TARGETS := cqrs_lab tests $(wildcard benchmarks/*.py)
 
 CHECK_VERSION := import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
 
@@ -43,9 +43,14 @@ help:
 $(PY):
 	@$(PYTHON) -c '$(CHECK_VERSION)' 2>/dev/null || { \
 	  echo "error: cqrs-lab needs Python 3.11 or newer, but PYTHON=$(PYTHON) is" \
-	       "$$($(PYTHON) --version 2>&1 || echo 'not found')." >&2; \
+	       "$$($(PYTHON) --version 2>/dev/null || echo 'not found')." >&2; \
 	  echo "Run again with a newer one, e.g. make PYTHON=python3.12 $(MAKECMDGOALS)" >&2; \
 	  exit 1; }
+	@# Never delete a $(VENV) this recipe did not make: only clean up after our own attempt.
+	@if [ -e $(VENV) ]; then \
+	  echo "error: $(VENV) exists but $(PY) is missing or cannot be run by this user." >&2; \
+	  echo "Remove it with 'make distclean' (as its owner) and run again." >&2; \
+	  exit 1; fi
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
 $(STAMP): pyproject.toml | $(PY)
@@ -66,14 +71,14 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	$(BIN)/mypy $(MYPY_TARGETS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy
+	$(BIN)/mypy $(MYPY_TARGETS)
 
 format: $(STAMP)
 	$(BIN)/ruff check --select I --fix .
