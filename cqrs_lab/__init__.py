@@ -7,17 +7,21 @@ imported only by the functions that build DataFrames. The worked Order example l
 
 from cqrs_lab.aggregate import Aggregate, Repository
 from cqrs_lab.clock import DEFAULT_START, Clock, ManualClock, SystemClock
-from cqrs_lab.command_bus import CommandBus
+from cqrs_lab.command_bus import CommandBus, Consistency
+from cqrs_lab.consistency import ConsistencyWaiter, OnTimeout, ReadResult, WaitResult
 from cqrs_lab.errors import (
     AggregateNotFoundError,
     AsyncHandlerError,
     ConcurrencyError,
+    ConsistencyTimeoutError,
     CqrsLabError,
     DomainError,
     DuplicateHandlerError,
     HandlerNotFoundError,
     HandlerResultError,
     InvalidArgumentError,
+    InvalidQueryError,
+    ProjectionFailedError,
     SubscriberError,
     UnknownEventTypeError,
     UpcastError,
@@ -32,7 +36,10 @@ from cqrs_lab.event_store import (
 )
 from cqrs_lab.handlers import MessageBus, Middleware
 from cqrs_lab.ids import IdFactory, SequentialIds, UuidIds
+from cqrs_lab.lag import LagReport, lag_frame, measure_lag
 from cqrs_lab.messages import Command, Event, Metadata, Query, RecordedEvent
+from cqrs_lab.projection import Changes, ConsistencySLA, InMemoryReadModel, Projection, ReadModel
+from cqrs_lab.projector import DeadLetter, FailurePolicy, Projector, Rebuild, RebuildMode
 from cqrs_lab.query_bus import QueryBus
 from cqrs_lab.upcasting import EncodedEvent, EventRegistry, Upcaster
 
@@ -43,28 +50,46 @@ __all__ = [
     "Aggregate",
     "AggregateNotFoundError",
     "AsyncHandlerError",
+    "Changes",
     "Clock",
     "Command",
     "CommandBus",
     "ConcurrencyError",
+    "Consistency",
+    "ConsistencySLA",
+    "ConsistencyTimeoutError",
+    "ConsistencyWaiter",
     "CqrsLabError",
+    "DeadLetter",
     "DomainError",
     "DuplicateHandlerError",
     "EncodedEvent",
     "Event",
     "EventRegistry",
     "EventStore",
+    "FailurePolicy",
     "HandlerNotFoundError",
     "HandlerResultError",
     "IdFactory",
     "InMemoryEventStore",
+    "InMemoryReadModel",
     "InvalidArgumentError",
+    "InvalidQueryError",
+    "LagReport",
     "ManualClock",
     "MessageBus",
     "Metadata",
     "Middleware",
+    "OnTimeout",
+    "Projection",
+    "ProjectionFailedError",
+    "Projector",
     "Query",
     "QueryBus",
+    "ReadModel",
+    "ReadResult",
+    "Rebuild",
+    "RebuildMode",
     "Receipt",
     "RecordedEvent",
     "Repository",
@@ -75,7 +100,10 @@ __all__ = [
     "UpcastError",
     "Upcaster",
     "UuidIds",
+    "WaitResult",
+    "lag_frame",
     "log_frame",
+    "measure_lag",
 ]
 
 __version__ = "0.1.0"

@@ -16,8 +16,12 @@ Receipt(stream_id='pings', stream_version=1, position=1, command_id='cmd-0001')
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from cqrs_lab.clock import Clock, SystemClock
 from cqrs_lab.errors import HandlerResultError, InvalidArgumentError
@@ -26,7 +30,19 @@ from cqrs_lab.handlers import MessageBus, Middleware
 from cqrs_lab.ids import IdFactory, UuidIds
 from cqrs_lab.messages import Command
 
-__all__ = ["CommandBus"]
+if TYPE_CHECKING:
+    from cqrs_lab.consistency import ConsistencyWaiter
+
+__all__ = ["CommandBus", "Consistency"]
+
+
+class Consistency(StrEnum):
+    """How long :meth:`CommandBus.dispatch` waits before it returns."""
+
+    EVENTUAL = "eventual"
+    """Return as soon as the events are stored; read models follow later."""
+    STRONG = "strong"
+    """Also wait (up to a timeout) until the named read models have applied the events."""
 
 
 class CommandBus(MessageBus[Command]):
@@ -44,10 +60,12 @@ class CommandBus(MessageBus[Command]):
         clock: Clock | None = None,
         ids: IdFactory | None = None,
         middleware: tuple[Middleware, ...] = (),
+        waiter: ConsistencyWaiter | None = None,
     ) -> None:
         super().__init__(middleware=middleware)
         self.clock: Clock = clock or SystemClock()
         self.ids: IdFactory = ids or UuidIds("cmd")
+        self.waiter = waiter
 
     def stamp(self, command: Command) -> Command:
         """``command`` with an id, a time and a correlation id, keeping any it already has."""
@@ -66,17 +84,58 @@ class CommandBus(MessageBus[Command]):
             command.correlation_id or command_id,
         )
 
-    def dispatch(self, command: Command) -> Receipt:
+    def dispatch(
+        self,
+        command: Command,
+        *,
+        consistency: Consistency | str = Consistency.EVENTUAL,
+        projections: Sequence[str] | None = None,
+        timeout: float = 1.0,
+    ) -> Receipt:
         """Handle ``command`` and return the receipt of what it appended.
 
         Errors from the handler (a :class:`~cqrs_lab.errors.DomainError`, a
         :class:`~cqrs_lab.errors.ConcurrencyError`) propagate unchanged; nothing was appended.
+        With ``consistency="strong"`` it then waits up to ``timeout`` seconds for ``projections``
+        (default: all the waiter watches); ``receipt.caught_up`` says whether they made it. The
+        command has succeeded either way.
         """
-        return self._checked(self._run(self.stamp(command)), command)
+        mode = Consistency(consistency)
+        receipt = self._checked(self._run(self.stamp(command)), command)
+        return self._settled(receipt, mode, projections, timeout)
 
-    async def adispatch(self, command: Command) -> Receipt:
+    async def adispatch(
+        self,
+        command: Command,
+        *,
+        consistency: Consistency | str = Consistency.EVENTUAL,
+        projections: Sequence[str] | None = None,
+        timeout: float = 1.0,
+    ) -> Receipt:
         """Like :meth:`dispatch`, awaitable from a notebook cell or a coroutine."""
-        return self._checked(await self._arun(self.stamp(command), self._run), command)
+        mode = Consistency(consistency)
+        receipt = self._checked(await self._arun(self.stamp(command), self._run), command)
+        if mode is Consistency.EVENTUAL:
+            return receipt
+        return await asyncio.to_thread(self._settled, receipt, mode, projections, timeout)
+
+    def _settled(
+        self,
+        receipt: Receipt,
+        mode: Consistency,
+        projections: Sequence[str] | None,
+        timeout: float,
+    ) -> Receipt:
+        if mode is Consistency.EVENTUAL:
+            return receipt
+        if self.waiter is None:
+            raise InvalidArgumentError(
+                "consistency='strong' needs a ConsistencyWaiter: CommandBus(waiter=...)"
+            )
+        wait = self.waiter.wait(
+            receipt.position, timeout=timeout, projections=projections, on_timeout="return_stale"
+        )
+        return dataclasses.replace(receipt, wait=wait)
 
     @staticmethod
     def _checked(result: object, command: Command) -> Receipt:

@@ -10,12 +10,15 @@ __all__ = [
     "AggregateNotFoundError",
     "AsyncHandlerError",
     "ConcurrencyError",
+    "ConsistencyTimeoutError",
     "CqrsLabError",
     "DomainError",
     "DuplicateHandlerError",
     "HandlerNotFoundError",
     "HandlerResultError",
     "InvalidArgumentError",
+    "InvalidQueryError",
+    "ProjectionFailedError",
     "SubscriberError",
     "UnknownEventTypeError",
     "UpcastError",
@@ -85,3 +88,34 @@ class UpcastError(CqrsLabError, ValueError):
 
 class SubscriberError(CqrsLabError, RuntimeError):
     """Raised when a store subscriber fails; the append it was told about is committed."""
+
+
+class InvalidQueryError(InvalidArgumentError):
+    """Raised when a query's arguments are outside what its handler accepts."""
+
+
+class ProjectionFailedError(CqrsLabError, RuntimeError):
+    """Raised when a projection fails on an event and its policy stops it there."""
+
+    def __init__(self, projection: str, position: int, event_type: str, cause: BaseException) -> None:
+        self.projection = projection
+        self.position = position
+        self.event_type = event_type
+        super().__init__(
+            f"projection {projection!r} failed on event {position} ({event_type}): {cause!r}; "
+            f"its checkpoint stays at {position - 1}. Fix the cause, then call resume()"
+        )
+
+
+class ConsistencyTimeoutError(CqrsLabError, TimeoutError):
+    """Raised when a read model has not reached a position within the timeout."""
+
+    def __init__(self, position: int, behind: dict[str, int], timeout: float) -> None:
+        self.position = position
+        self.behind = behind
+        self.timeout = timeout
+        lagging = ", ".join(f"{name} at {checkpoint}" for name, checkpoint in sorted(behind.items()))
+        super().__init__(
+            f"read model(s) did not reach position {position} within {timeout:g} s "
+            f"({lagging}); the write succeeded, only the read side is behind"
+        )

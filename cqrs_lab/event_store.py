@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from cqrs_lab.clock import Clock, SystemClock
@@ -34,6 +34,8 @@ from cqrs_lab.upcasting import EncodedEvent, EventRegistry
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from cqrs_lab.consistency import WaitResult
 
 __all__ = [
     "ANY_VERSION",
@@ -60,13 +62,20 @@ class Receipt:
     """What an append wrote: the read-your-writes token.
 
     ``position`` is the global position of the last event appended; a read model that has
-    processed that position has seen the write.
+    processed that position has seen the write. After a strong dispatch, ``wait`` says whether
+    the named read models caught up in time.
     """
 
     stream_id: str
     stream_version: int
     position: int
     command_id: str = ""
+    wait: WaitResult | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def caught_up(self) -> bool | None:
+        """After a strong dispatch, whether the read models caught up; None otherwise."""
+        return None if self.wait is None else self.wait.reached
 
 
 @runtime_checkable
