@@ -78,7 +78,9 @@ class ManualClock:
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward by ``seconds`` (>= 0) and return the new time."""
         if seconds < 0:
-            raise InvalidArgumentError(f"seconds must be >= 0, found {seconds}: time never runs back")
+            raise InvalidArgumentError(
+                f"seconds must be >= 0, found {seconds}: time never runs back"
+            )
         with self._lock:
             self._now += timedelta(seconds=seconds)
             return self._now

@@ -150,7 +150,9 @@ class CommandBus(MessageBus[Command]):
 _DICT_COPYABLE: dict[type, bool] = {}
 
 
-def _stamped(command: Command, command_id: str, issued_at: datetime, correlation_id: str) -> Command:
+def _stamped(
+    command: Command, command_id: str, issued_at: datetime, correlation_id: str
+) -> Command:
     """A copy of ``command`` with its stamp set; the original stays as it was.
 
     ``dataclasses.replace`` re-runs ``__init__`` and costs several microseconds per command; copying
@@ -167,5 +169,7 @@ def _stamped(command: Command, command_id: str, issued_at: datetime, correlation
         )
     stamped = object.__new__(command_type)
     stamped.__dict__.update(command.__dict__)
-    stamped.__dict__.update(command_id=command_id, issued_at=issued_at, correlation_id=correlation_id)
+    stamped.__dict__.update(
+        command_id=command_id, issued_at=issued_at, correlation_id=correlation_id
+    )
     return stamped

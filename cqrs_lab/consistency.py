@@ -26,8 +26,8 @@ __all__ = [
     "ConsistencyWaiter",
     "OnTimeout",
     "ReadResult",
-    "Waitable",
     "WaitResult",
+    "Waitable",
 ]
 
 T = TypeVar("T")

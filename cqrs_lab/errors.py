@@ -97,7 +97,9 @@ class InvalidQueryError(InvalidArgumentError):
 class ProjectionFailedError(CqrsLabError, RuntimeError):
     """Raised when a projection fails on an event and its policy stops it there."""
 
-    def __init__(self, projection: str, position: int, event_type: str, cause: BaseException) -> None:
+    def __init__(
+        self, projection: str, position: int, event_type: str, cause: BaseException
+    ) -> None:
         self.projection = projection
         self.position = position
         self.event_type = event_type
@@ -114,7 +116,9 @@ class ConsistencyTimeoutError(CqrsLabError, TimeoutError):
         self.position = position
         self.behind = behind
         self.timeout = timeout
-        lagging = ", ".join(f"{name} at {checkpoint}" for name, checkpoint in sorted(behind.items()))
+        lagging = ", ".join(
+            f"{name} at {checkpoint}" for name, checkpoint in sorted(behind.items())
+        )
         super().__init__(
             f"read model(s) did not reach position {position} within {timeout:g} s "
             f"({lagging}); the write succeeded, only the read side is behind"

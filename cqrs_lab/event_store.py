@@ -145,7 +145,9 @@ class InMemoryEventStore:
             schemas, imports), upcasting them on every read.
     """
 
-    def __init__(self, *, clock: Clock | None = None, registry: EventRegistry | None = None) -> None:
+    def __init__(
+        self, *, clock: Clock | None = None, registry: EventRegistry | None = None
+    ) -> None:
         self._clock: Clock = clock or SystemClock()
         self.registry = registry or EventRegistry()
         self._lock = threading.Lock()
@@ -238,8 +240,14 @@ class InMemoryEventStore:
                 position = len(log) + 1
                 log.append(
                     RecordedEvent(
-                        position, stream_id, version, now, event.type_name,
-                        event.schema_version, event, metadata,  # type: ignore[arg-type]
+                        position,
+                        stream_id,
+                        version,
+                        now,
+                        event.type_name,
+                        event.schema_version,
+                        event,  # type: ignore[arg-type]
+                        metadata,
                     )
                 )
                 positions.append(position)
@@ -296,8 +304,14 @@ class InMemoryEventStore:
         encoded: EncodedEvent = record.event  # type: ignore[assignment]
         event = self.registry.decode(encoded.type_name, encoded.schema_version, encoded.data)
         return RecordedEvent(
-            record.position, record.stream_id, record.stream_version, record.recorded_at,
-            record.event_type, record.schema_version, event, record.metadata,
+            record.position,
+            record.stream_id,
+            record.stream_version,
+            record.recorded_at,
+            record.event_type,
+            record.schema_version,
+            event,
+            record.metadata,
         )
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
@@ -339,6 +353,14 @@ def log_frame(records: Iterable[RecordedEvent]) -> pd.DataFrame:
         }
         for r in records
     ]
-    columns = ["position", "stream_id", "version", "event_type", "schema", "recorded_at",
-               "causation_id", "data"]
+    columns = [
+        "position",
+        "stream_id",
+        "version",
+        "event_type",
+        "schema",
+        "recorded_at",
+        "causation_id",
+        "data",
+    ]
     return pd.DataFrame(rows, columns=columns).set_index("position")

@@ -67,7 +67,7 @@ def measure_lag(
     now: datetime,
     sla: ConsistencySLA | None = None,
 ) -> LagReport:
-    """The lag of a projection at ``checkpoint``, measured at ``now`` (two O(1) reads of the log)."""
+    """The lag of a projection at ``checkpoint``, measured at ``now`` (two O(1) log reads)."""
     head = store.head
     behind = max(head - checkpoint, 0)
     seconds = 0.0
@@ -92,7 +92,15 @@ def lag_frame(reports: Iterable[LagReport]) -> pd.DataFrame:
 
     rows = [report.as_row() for report in reports]
     columns = [
-        "projection", "measured_at", "head", "checkpoint", "events_behind", "seconds_behind",
-        "sla_events", "sla_seconds", "in_breach", "breach_since",
+        "projection",
+        "measured_at",
+        "head",
+        "checkpoint",
+        "events_behind",
+        "seconds_behind",
+        "sla_events",
+        "sla_seconds",
+        "in_breach",
+        "breach_since",
     ]
     return pd.DataFrame(rows, columns=columns).set_index("projection")

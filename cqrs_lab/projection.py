@@ -106,7 +106,7 @@ class Projection(ABC, Generic[Row]):
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-class ReadModel(Protocol[Row]):
+class ReadModel(Protocol[Row_co]):
     """Where a projection's rows and its checkpoint live, committed together."""
 
     name: str
@@ -116,7 +116,7 @@ class ReadModel(Protocol[Row]):
         """The position of the last event the rows reflect (0: none)."""
         ...
 
-    def get(self, key: str) -> Row | None:
+    def get(self, key: str) -> Row_co | None:
         """The row stored under ``key``, or ``None``."""
         ...
 
@@ -236,7 +236,9 @@ class InMemoryReadModel(Generic[Row]):
     def _on_clear(self) -> None:
         """Hook for subclasses keeping indexes; called inside :meth:`clear`."""
 
-    def to_dataframe(self, row_to_dict: Callable[[Row], Mapping[str, Any]] | None = None) -> pd.DataFrame:
+    def to_dataframe(
+        self, row_to_dict: Callable[[Row], Mapping[str, Any]] | None = None
+    ) -> pd.DataFrame:
         """The rows as a table indexed by key (dataclass rows become columns)."""
         import dataclasses
 
@@ -250,8 +252,11 @@ class InMemoryReadModel(Generic[Row]):
             return {"value": row}
 
         keys = self.keys()
-        frame = pd.DataFrame([as_dict(self._rows[k]) for k in keys], index=pd.Index(keys, name="key"))
+        frame = pd.DataFrame(
+            [as_dict(self._rows[k]) for k in keys], index=pd.Index(keys, name="key")
+        )
         return frame
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r}, rows={len(self._rows)}, checkpoint={self._checkpoint})"
+        name, rows, checkpoint = type(self).__name__, len(self._rows), self._checkpoint
+        return f"{name}({self.name!r}, rows={rows}, checkpoint={checkpoint})"

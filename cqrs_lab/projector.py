@@ -1,4 +1,4 @@
-"""The projector: feeds a projection from the log in batches, checkpoint and rows committed together.
+"""The projector: feeds a projection from the log in batches, committing rows with the checkpoint.
 
 Drive it by hand -- :meth:`Projector.step` applies one event, :meth:`Projector.catch_up` runs to the
 head -- to watch a read model lag and catch up; or :meth:`Projector.start` it in a background
@@ -6,14 +6,14 @@ thread that sleeps until the store says something was appended (no polling).
 
 When a projection raises, the projector's :class:`FailurePolicy` decides, and the checkpoint never
 moves past a failed event without a record of it -- unless you choose
-``FailurePolicy.SILENT_SKIP_PITFALL``, the playbook's Template 4 behaviour, kept to show what it loses.
+``FailurePolicy.SILENT_SKIP_PITFALL``, the playbook's Template 4 behaviour, kept to show its loss.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -180,7 +180,7 @@ class Projector(Generic[Row]):
         )
 
     def on_checkpoint(self, listener: CheckpointListener) -> Callable[[], None]:
-        """Call ``listener(name, checkpoint)`` after each commit; returns an unsubscribe function."""
+        """Call ``listener(name, checkpoint)`` after each commit; returns an unsubscriber."""
         self._listeners = [*self._listeners, listener]
 
         def unsubscribe() -> None:
@@ -255,8 +255,10 @@ class Projector(Generic[Row]):
         return committed_to - start
 
     def _commit(self, model: ReadModel[Row], position: int, changes: Changes) -> None:
-        if position > model.checkpoint and model.commit(position, changes) and (
-            model is self.read_model
+        if (
+            position > model.checkpoint
+            and model.commit(position, changes)
+            and (model is self.read_model)
         ):
             self._announce(position)
 
@@ -288,8 +290,14 @@ class Projector(Generic[Row]):
         if self.policy is FailurePolicy.DEAD_LETTER:
             self.dead_letters.append(
                 DeadLetter(
-                    self.name, record.position, record.stream_id, record.event_type, repr(error),
-                    self.clock.now(), attempts, record,
+                    self.name,
+                    record.position,
+                    record.stream_id,
+                    record.event_type,
+                    repr(error),
+                    self.clock.now(),
+                    attempts,
+                    record,
                 )
             )
             self._commit(model, record.position, {})
@@ -321,9 +329,14 @@ class Projector(Generic[Row]):
                 except Exception as error:
                     remaining.append(
                         DeadLetter(
-                            letter.projection, letter.position, letter.stream_id,
-                            letter.event_type, repr(error), self.clock.now(),
-                            letter.attempts + 1, letter.record,
+                            letter.projection,
+                            letter.position,
+                            letter.stream_id,
+                            letter.event_type,
+                            repr(error),
+                            self.clock.now(),
+                            letter.attempts + 1,
+                            letter.record,
                         )
                     )
                     continue
@@ -348,7 +361,9 @@ class Projector(Generic[Row]):
             return
         self._stopping.clear()
         self._unsubscribe = self.store.subscribe(self._on_append)
-        self._thread = threading.Thread(target=self._run, name=f"projector-{self.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"projector-{self.name}", daemon=True
+        )
         self._thread.start()
 
     def stop(self, timeout: float | None = 5.0) -> None:

@@ -53,7 +53,7 @@ class EventRegistry:
             self.register(event_type)
 
     def register(self, event_type: type[Event]) -> type[Event]:
-        """Register an event class under its ``type_name``; returns it, so it works as a decorator."""
+        """Register an event class under its ``type_name``; returns it (works as a decorator)."""
         if not (isinstance(event_type, type) and issubclass(event_type, Event)):
             raise InvalidArgumentError(f"expected an Event subclass, found {event_type!r}")
         known = self._types.get(event_type.type_name)
@@ -75,7 +75,7 @@ class EventRegistry:
         return register
 
     def add_upcaster(self, type_name: str, from_version: int, fn: Upcaster) -> None:
-        """Register ``fn`` to turn ``type_name`` data from ``from_version`` to ``from_version + 1``."""
+        """Register ``fn`` to turn ``type_name`` data from ``from_version`` to the next version."""
         if from_version < 1:
             raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
         key = (type_name, from_version)
@@ -113,7 +113,9 @@ class EventRegistry:
         for version in range(schema_version, current):
             step = self._upcasters.get((type_name, version))
             if step is None:
-                known = sorted(f"v{v}->v{v + 1}" for (name, v) in self._upcasters if name == type_name)
+                known = sorted(
+                    f"v{v}->v{v + 1}" for (name, v) in self._upcasters if name == type_name
+                )
                 raise UpcastError(
                     f"{type_name} was stored at schema v{schema_version} but the current schema is "
                     f"v{current}, and there is no upcaster from v{version} to v{version + 1} "

@@ -2,7 +2,9 @@
 
 >>> system = build_order_system()
 >>> receipt = system.commands.dispatch(
-...     CreateOrder(customer_id="cust-1", items=(OrderLine(product_id="tea", quantity=2, price=3.5),))
+...     CreateOrder(
+...         customer_id="cust-1", items=(OrderLine(product_id="tea", quantity=2, price=3.5),)
+...     )
 ... )
 >>> receipt
 Receipt(stream_id='order-0001', stream_version=1, position=1, command_id='cmd-0001')
@@ -50,5 +52,6 @@ def build_order_system(
     commands = CommandBus(clock=clock, ids=command_ids or SequentialIds("cmd"))
     handlers = OrderCommandHandlers(store, order_ids or SequentialIds("order"))
     handlers.register(commands)
-    return OrderSystem(clock=clock, store=store, commands=commands, queries=QueryBus(),
-                       handlers=handlers)
+    return OrderSystem(
+        clock=clock, store=store, commands=commands, queries=QueryBus(), handlers=handlers
+    )

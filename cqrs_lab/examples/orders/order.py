@@ -74,11 +74,17 @@ class Order(Aggregate):
 
     @classmethod
     def create(
-        cls, order_id: str, customer_id: str, items: tuple[OrderLine, ...], shipping_address: str = ""
+        cls,
+        order_id: str,
+        customer_id: str,
+        items: tuple[OrderLine, ...],
+        shipping_address: str = "",
     ) -> Order:
         """A new order recording :class:`OrderCreated`, once its input is valid."""
         if not isinstance(customer_id, str) or not customer_id.strip():
-            raise InvalidOrderError(f"customer_id must be a non-blank string, found {customer_id!r}")
+            raise InvalidOrderError(
+                f"customer_id must be a non-blank string, found {customer_id!r}"
+            )
         if not items:
             raise InvalidOrderError("an order needs at least one item, found none")
         for line in items:
@@ -134,9 +140,13 @@ class Order(Aggregate):
                     product_id=event.product_id, quantity=event.quantity, price=event.price
                 )
                 lines = (*state.lines, line)
-                self.state = OrderState(state.customer_id, lines, state.status, state.shipping_address)
+                self.state = OrderState(
+                    state.customer_id, lines, state.status, state.shipping_address
+                )
             case OrderCancelled():
-                self.state = replace(state, status=OrderStatus.CANCELLED, cancel_reason=event.reason)
+                self.state = replace(
+                    state, status=OrderStatus.CANCELLED, cancel_reason=event.reason
+                )
             case OrderShipped():
                 self.state = replace(state, status=OrderStatus.SHIPPED)
             case _:
