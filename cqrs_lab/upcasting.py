@@ -103,6 +103,24 @@ class EventRegistry:
     def decode(self, type_name: str, schema_version: int, data: Mapping[str, Any]) -> Event:
         """Rebuild an event from stored data, upcasting it to the current schema first."""
         event_type = self.event_type(type_name)
+        upgraded = self.upcast(type_name, schema_version, data)
+        try:
+            return event_type(**upgraded)
+        except TypeError as error:
+            raise UpcastError(
+                f"{type_name} data does not fit schema v{event_type.schema_version} after "
+                f"upcasting from v{schema_version}: {error}"
+            ) from error
+
+    def upcast(
+        self, type_name: str, schema_version: int, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Stored data brought up to the current schema, still as data.
+
+        :meth:`decode` builds the event from it with a plain call; a codec that must rebuild
+        nested values (:mod:`cqrs_lab.serialization`) builds it itself.
+        """
+        event_type = self.event_type(type_name)
         current = event_type.schema_version
         if schema_version > current:
             raise UpcastError(
@@ -123,13 +141,7 @@ class EventRegistry:
                     f"@registry.upcaster({type_name!r}, from_version={version})"
                 )
             upgraded = step(upgraded)
-        try:
-            return event_type(**upgraded)
-        except TypeError as error:
-            raise UpcastError(
-                f"{type_name} data does not fit schema v{current} after upcasting from "
-                f"v{schema_version}: {error}"
-            ) from error
+        return upgraded
 
     @property
     def type_names(self) -> list[str]:
