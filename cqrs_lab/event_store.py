@@ -136,6 +136,25 @@ def check_read_arguments(after_position: int, limit: int | None) -> None:
         raise InvalidArgumentError(f"limit must be >= 1 or None, found {limit}")
 
 
+def notify_subscribers(subscribers: Iterable[Subscriber], head: int) -> None:
+    """Tell every subscriber the new head after a commit (shared by every store).
+
+    One failing subscriber does not stop the others; afterwards :class:`SubscriberError` reports
+    the failures -- the append itself is committed.
+    """
+    failures: list[BaseException] = []
+    for subscriber in subscribers:
+        try:
+            subscriber(head)
+        except Exception as error:  # the append is committed: tell the others, then report
+            failures.append(error)
+    if failures:
+        raise SubscriberError(
+            f"{len(failures)} subscriber(s) failed after the append up to position {head} was "
+            f"committed; first error: {failures[0]!r}"
+        ) from failures[0]
+
+
 class InMemoryEventStore:
     """A thread-safe event store in memory.
 
@@ -260,17 +279,7 @@ class InMemoryEventStore:
         return receipt
 
     def _notify(self, subscribers: list[Subscriber], head: int) -> None:
-        failures: list[BaseException] = []
-        for subscriber in subscribers:
-            try:
-                subscriber(head)
-            except Exception as error:  # the append is committed: tell the others, then report
-                failures.append(error)
-        if failures:
-            raise SubscriberError(
-                f"{len(failures)} subscriber(s) failed after the append up to position {head} was "
-                f"committed; first error: {failures[0]!r}"
-            ) from failures[0]
+        notify_subscribers(subscribers, head)
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         """Events of one stream from ``from_version`` (inclusive); empty if there is none."""
