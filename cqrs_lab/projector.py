@@ -139,7 +139,10 @@ class Projector(Generic[Row]):
             raise InvalidArgumentError(f"backoff must be >= 0 seconds, found {backoff}")
         self.store = store
         self.projection = projection
-        self.read_model: ReadModel[Row] = read_model or InMemoryReadModel(projection.name)
+        # `is None`, not `or`: an empty read model has len() 0 and is falsy, and must be kept
+        self.read_model: ReadModel[Row] = (
+            InMemoryReadModel(projection.name) if read_model is None else read_model
+        )
         self.batch_size = batch_size
         self.policy = FailurePolicy(policy)
         self.max_attempts = max_attempts
@@ -418,7 +421,9 @@ class Projector(Generic[Row]):
         """Begin a rebuild that you drive with :meth:`Rebuild.step` (a simulation does).
 
         ``projection`` is a new version of the projection to switch to; ``read_model`` the empty
-        model a blue/green rebuild fills (by default a new :class:`InMemoryReadModel`).
+        model a blue/green rebuild fills (by default a new one of the live model's class when that
+        is an :class:`InMemoryReadModel`, built as ``cls(name)`` so a subclass keeps its indexes;
+        else a new :class:`InMemoryReadModel`).
         """
         return Rebuild(self, RebuildMode(mode), projection or self.projection, read_model)
 
@@ -471,7 +476,10 @@ class Rebuild(Generic[Row]):
                 projector.failure = None
             self.target: ReadModel[Row] = projector.read_model
         else:
-            self.target = read_model or InMemoryReadModel(projection.name)
+            live = projector.read_model
+            self.target = (
+                read_model if read_model is not None else _empty_like(live, projection.name)
+            )
             if self.target.checkpoint != 0:
                 raise InvalidArgumentError(
                     f"a blue/green rebuild needs an empty read model, found checkpoint "
@@ -503,3 +511,10 @@ class Rebuild(Generic[Row]):
                 projector._announce(self.target.checkpoint)
                 self.finished = True
         return processed
+
+
+def _empty_like(live: ReadModel[Row], name: str) -> ReadModel[Row]:
+    """A new, empty model to build beside ``live``: of its class if it is in memory."""
+    if isinstance(live, InMemoryReadModel):
+        return type(live)(name)
+    return InMemoryReadModel(name)
