@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "ChangeListener",
     "CheckpointListener",
     "DeadLetter",
     "FailurePolicy",
@@ -45,6 +46,9 @@ Row = TypeVar("Row")
 
 CheckpointListener = Callable[[str, int], None]
 """Called with (projection name, new checkpoint) after every commit."""
+
+ChangeListener = Callable[[str, int, dict[str, tuple[Any, Any]]], None]
+"""Called with (projection name, new checkpoint, {key: (row before, row after)}) after a commit."""
 
 Progress = Callable[[int, int], None]
 """Called with (events done, events in all) as a rebuild goes."""
@@ -156,6 +160,7 @@ class Projector(Generic[Row]):
         self._work = threading.Lock()  # one batch at a time: the live thread or a caller
         self._wake = threading.Condition()
         self._listeners: list[CheckpointListener] = []
+        self._change_listeners: list[ChangeListener] = []
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -188,6 +193,22 @@ class Projector(Generic[Row]):
 
         def unsubscribe() -> None:
             self._listeners = [item for item in self._listeners if item is not listener]
+
+        return unsubscribe
+
+    def on_changes(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call ``listener(name, checkpoint, {key: (before, after)})`` after each commit of rows.
+
+        Called after the checkpoint listeners, for commits that change rows of the live read
+        model (not for a blue/green switch, nor for dead letters replayed). Rows before a commit
+        are read only while a listener exists. Returns an unsubscriber.
+        """
+        self._change_listeners = [*self._change_listeners, listener]
+
+        def unsubscribe() -> None:
+            self._change_listeners = [
+                item for item in self._change_listeners if item is not listener
+            ]
 
         return unsubscribe
 
@@ -258,12 +279,23 @@ class Projector(Generic[Row]):
         return committed_to - start
 
     def _commit(self, model: ReadModel[Row], position: int, changes: Changes) -> None:
+        # rows before the commit are read only when someone listens: the hot path stays as it was
+        before = self._rows_before(model, changes) if self._change_listeners else None
         if (
             position > model.checkpoint
             and model.commit(position, changes)
             and (model is self.read_model)
         ):
             self._announce(position)
+            if before:
+                rows = {key: (before[key], changes[key]) for key in before}
+                for listener in self._change_listeners:
+                    listener(self.name, position, rows)
+
+    def _rows_before(self, model: ReadModel[Row], changes: Changes) -> dict[str, Any] | None:
+        if model is not self.read_model or not changes:
+            return None
+        return {key: model.get(key) for key in changes}
 
     def _announce(self, position: int) -> None:
         for listener in self._listeners:
