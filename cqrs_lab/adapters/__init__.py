@@ -1,0 +1,11 @@
+"""Adapters beside the core: SQLite persistence here, and the Order example's HTTP app elsewhere.
+
+They implement the core's protocols (:class:`~cqrs_lab.event_store.EventStore`,
+:class:`~cqrs_lab.projection.ReadModel`) and pass the same contract tests as the in-memory parts.
+Only the standard library's :mod:`sqlite3` is needed; importing this package starts nothing.
+"""
+
+from cqrs_lab.adapters.sqlite_database import SqliteDatabase, check_identifier
+from cqrs_lab.adapters.sqlite_store import SqliteEventStore
+
+__all__ = ["SqliteDatabase", "SqliteEventStore", "check_identifier"]

@@ -1,0 +1,286 @@
+"""An event store in SQLite with the contract of the in-memory one.
+
+One table holds the log. Its ``INTEGER PRIMARY KEY AUTOINCREMENT`` column is the global position,
+so ``read_all(after_position, limit)`` is a range scan of the primary key; ``UNIQUE(stream_id,
+stream_version)`` is both the optimistic-concurrency guard and the index ``read_stream`` uses. An
+append checks the stream's version and inserts its events in one ``BEGIN IMMEDIATE``
+transaction: a rejected append rolls back before it takes a position, so positions have no gaps.
+
+>>> from dataclasses import dataclass
+>>> from cqrs_lab.clock import ManualClock
+>>> @dataclass(frozen=True, kw_only=True)
+... class Noted(Event):
+...     text: str
+>>> store = SqliteEventStore(":memory:", clock=ManualClock())
+>>> store.append("note-1", [Noted(text="hi"), Noted(text="there")], expected_version=NO_STREAM)
+Receipt(stream_id='note-1', stream_version=2, position=2, command_id='')
+>>> [r.event.text for r in store.read_all(after_position=1)]
+['there']
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from cqrs_lab.adapters.sqlite_database import SqliteDatabase, open_database
+from cqrs_lab.clock import Clock, SystemClock
+from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError, UnknownEventTypeError
+from cqrs_lab.event_store import (
+    ANY_VERSION,
+    NO_STREAM,
+    Receipt,
+    Subscriber,
+    check_append_arguments,
+    check_read_arguments,
+    log_frame,
+    notify_subscribers,
+)
+from cqrs_lab.messages import Event, Metadata, RecordedEvent
+from cqrs_lab.serialization import EventCodec, dumps
+from cqrs_lab.upcasting import EncodedEvent, EventRegistry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SCHEMA", "SqliteEventStore"]
+
+_ = NO_STREAM  # used by the doctest above
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS events (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream_id TEXT NOT NULL,
+    stream_version INTEGER NOT NULL CHECK (stream_version >= 1),
+    recorded_at TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    correlation_id TEXT NOT NULL DEFAULT '',
+    causation_id TEXT NOT NULL DEFAULT '',
+    UNIQUE (stream_id, stream_version)
+)
+"""
+"""The log's table: position is the global position, (stream_id, stream_version) is unique."""
+
+_COLUMNS: Final = (
+    "position, stream_id, stream_version, recorded_at, event_type, schema_version, data, "
+    "correlation_id, causation_id"
+)
+_HEAD: Final = "SELECT COALESCE(MAX(position), 0) FROM events"
+_VERSION: Final = "SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = ?"
+_INSERT: Final = (
+    "INSERT INTO events (stream_id, stream_version, recorded_at, event_type, schema_version, "
+    "data, correlation_id, causation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_READ_ALL: Final = f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
+_READ_STREAM: Final = (
+    f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? "
+    "ORDER BY stream_version"
+)
+_STREAM_IDS: Final = "SELECT DISTINCT stream_id FROM events ORDER BY stream_id"
+
+_Row = tuple[str, int, str]  # event type, schema version, JSON data: what one insert needs
+
+
+class SqliteEventStore:
+    """A thread-safe event store in a SQLite database, same contract as the in-memory store.
+
+    Args:
+        database: a file path, ``":memory:"``, an open :class:`sqlite3.Connection`, or a
+            :class:`~cqrs_lab.adapters.sqlite_database.SqliteDatabase` shared with a read model.
+        registry: knows the event classes by their stored names and upcasts old schemas on
+            read. A class appended that it does not know yet is registered on the way in;
+            another process reading the file needs a registry that knows it.
+        clock: stamps ``recorded_at``.
+
+    Subscribers are told of appends made through this object, after they commit; appends by
+    another process to the same file are read but not announced.
+    """
+
+    def __init__(
+        self,
+        database: str | os.PathLike[str] | sqlite3.Connection | SqliteDatabase = ":memory:",
+        registry: EventRegistry | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.db = open_database(database)
+        self._owns_db = self.db is not database
+        self.registry = registry or EventRegistry()
+        self.codec = EventCodec(self.registry)
+        self._clock: Clock = clock or SystemClock()
+        self._subscribers: list[Subscriber] = []
+        self._subscribers_lock = threading.Lock()
+        self._known_types: set[type[Event]] = set()
+        with self.db.transaction() as connection:
+            connection.execute(SCHEMA)
+
+    @property
+    def head(self) -> int:
+        """The global position of the last event, 0 when empty."""
+        row = self.db.fetchone(_HEAD)
+        return int(row[0]) if row else 0
+
+    def __len__(self) -> int:
+        return self.head  # positions have no gaps
+
+    def stream_version(self, stream_id: str) -> int:
+        """The version of ``stream_id``: its number of events, 0 if it does not exist."""
+        row = self.db.fetchone(_VERSION, (stream_id,))
+        return int(row[0]) if row else 0
+
+    def stream_ids(self) -> list[str]:
+        """Every stream id, sorted."""
+        return [row[0] for row in self.db.fetchall(_STREAM_IDS)]
+
+    def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        expected_version: int = ANY_VERSION,
+        *,
+        metadata: Metadata | None = None,
+    ) -> Receipt:
+        """Append ``events`` to ``stream_id`` in one transaction if its version is as expected.
+
+        On a mismatch nothing is written and :class:`~cqrs_lab.errors.ConcurrencyError` tells
+        both versions. Subscribers are notified after the commit.
+        """
+        check_append_arguments(stream_id, events, expected_version)
+        rows: list[_Row] = []
+        for event in events:
+            if not isinstance(event, Event):
+                raise InvalidArgumentError(
+                    f"append to {stream_id!r} takes Event instances, found {type(event).__name__}"
+                )
+            if type(event) not in self._known_types:
+                self._learn(type(event))
+            encoded = self.codec.encode(event)
+            rows.append((encoded.type_name, encoded.schema_version, self.codec.dumps(encoded)))
+        return self._append(stream_id, rows, expected_version, metadata or Metadata())
+
+    def _learn(self, event_type: type[Event]) -> None:
+        try:
+            known: type[Event] | None = self.registry.event_type(event_type.type_name)
+        except UnknownEventTypeError:
+            known = None
+        if known is not event_type:
+            self.registry.register(event_type)  # refuses a name taken by another class
+        self._known_types.add(event_type)
+
+    def append_encoded(
+        self,
+        stream_id: str,
+        events: Iterable[EncodedEvent],
+        expected_version: int = ANY_VERSION,
+        *,
+        metadata: Metadata | None = None,
+    ) -> Receipt:
+        """Append events given as plain data (e.g. written by an older version of the code).
+
+        They are stored as given and upcast to the current schema on every read. The type must
+        be known to the registry.
+        """
+        encoded = list(events)
+        check_append_arguments(stream_id, encoded, expected_version)
+        rows: list[_Row] = []
+        for item in encoded:
+            if not isinstance(item, EncodedEvent):
+                raise InvalidArgumentError(f"expected EncodedEvent, found {type(item).__name__}")
+            self.registry.event_type(item.type_name)  # unknown types are rejected now, not later
+            rows.append((item.type_name, item.schema_version, dumps(item.data)))
+        return self._append(stream_id, rows, expected_version, metadata or Metadata())
+
+    def _append(
+        self, stream_id: str, rows: list[_Row], expected_version: int, metadata: Metadata
+    ) -> Receipt:
+        with self.db.transaction() as connection:
+            version = connection.execute(_VERSION, (stream_id,)).fetchone()[0]
+            if expected_version != ANY_VERSION and expected_version != version:
+                raise ConcurrencyError(stream_id, expected_version, version)
+            recorded_at = self._clock.now().isoformat()
+            correlation, causation = metadata.correlation_id, metadata.causation_id
+            try:
+                connection.executemany(
+                    _INSERT,
+                    [
+                        (stream_id, version + i, recorded_at, t, s, data, correlation, causation)
+                        for i, (t, s, data) in enumerate(rows, start=1)
+                    ],
+                )
+            except sqlite3.IntegrityError:  # only another writer ignoring the lock gets here
+                actual = connection.execute(_VERSION, (stream_id,)).fetchone()[0]
+                raise ConcurrencyError(stream_id, expected_version, actual) from None
+            position = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
+        receipt = Receipt(stream_id, version + len(rows), position, causation)
+        subscribers = self._subscribers
+        if subscribers:
+            notify_subscribers(subscribers, position)
+        return receipt
+
+    def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
+        """Events of one stream from ``from_version`` (inclusive); empty if there is none."""
+        if from_version < 1:
+            raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
+        return self._records(self.db.fetchall(_READ_STREAM, (stream_id, from_version)))
+
+    def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        """Up to ``limit`` events with position > ``after_position`` (exclusive), in order.
+
+        A range scan of the primary key: the cost follows ``limit``, not the size of the log.
+        """
+        check_read_arguments(after_position, limit)
+        bound = -1 if limit is None else limit  # LIMIT -1: no limit
+        return self._records(self.db.fetchall(_READ_ALL, (after_position, bound)))
+
+    def _records(self, rows: list[tuple[Any, ...]]) -> list[RecordedEvent]:
+        loads = self.codec.loads
+        records = []
+        for position, stream, version, at, event_type, schema, data, corr, caus in rows:
+            records.append(
+                RecordedEvent(
+                    position,
+                    stream,
+                    version,
+                    datetime.fromisoformat(at),
+                    event_type,
+                    schema,
+                    loads(event_type, schema, data),
+                    Metadata(corr, caus),
+                )
+            )
+        return records
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call ``subscriber(head)`` after every append; returns a function that unsubscribes."""
+        with self._subscribers_lock:
+            # copy-on-write: an append in flight keeps notifying the list it started with
+            self._subscribers = [*self._subscribers, subscriber]
+
+        def unsubscribe() -> None:
+            with self._subscribers_lock:
+                self._subscribers = [s for s in self._subscribers if s is not subscriber]
+
+        return unsubscribe
+
+    def to_dataframe(self, after_position: int = 0, limit: int | None = None) -> pd.DataFrame:
+        """The log as a table, one row per event (see :func:`~cqrs_lab.event_store.log_frame`)."""
+        return log_frame(self.read_all(after_position, limit))
+
+    def close(self) -> None:
+        """Close the database if this store opened it."""
+        if self._owns_db:
+            self.db.close()
+
+    def __enter__(self) -> SqliteEventStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteEventStore({self.db.path or '<connection>'!r}, head={self.head})"
