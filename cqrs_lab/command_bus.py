@@ -100,7 +100,7 @@ class CommandBus(MessageBus[Command]):
         (default: all the waiter watches); ``receipt.caught_up`` says whether they made it. The
         command has succeeded either way.
         """
-        mode = Consistency(consistency)
+        mode = self._mode(consistency)
         receipt = self._checked(self._run(self.stamp(command)), command)
         return self._settled(receipt, mode, projections, timeout)
 
@@ -113,11 +113,20 @@ class CommandBus(MessageBus[Command]):
         timeout: float = 1.0,
     ) -> Receipt:
         """Like :meth:`dispatch`, awaitable from a notebook cell or a coroutine."""
-        mode = Consistency(consistency)
+        mode = self._mode(consistency)
         receipt = self._checked(await self._arun(self.stamp(command), self._run), command)
         if mode is Consistency.EVENTUAL:
             return receipt
         return await asyncio.to_thread(self._settled, receipt, mode, projections, timeout)
+
+    def _mode(self, consistency: Consistency | str) -> Consistency:
+        # checked before the handler runs: after an error, nothing must have been appended
+        mode = Consistency(consistency)
+        if mode is Consistency.STRONG and self.waiter is None:
+            raise InvalidArgumentError(
+                "consistency='strong' needs a ConsistencyWaiter: CommandBus(waiter=...)"
+            )
+        return mode
 
     def _settled(
         self,
@@ -126,12 +135,8 @@ class CommandBus(MessageBus[Command]):
         projections: Sequence[str] | None,
         timeout: float,
     ) -> Receipt:
-        if mode is Consistency.EVENTUAL:
+        if mode is Consistency.EVENTUAL or self.waiter is None:
             return receipt
-        if self.waiter is None:
-            raise InvalidArgumentError(
-                "consistency='strong' needs a ConsistencyWaiter: CommandBus(waiter=...)"
-            )
         wait = self.waiter.wait(
             receipt.position, timeout=timeout, projections=projections, on_timeout="return_stale"
         )

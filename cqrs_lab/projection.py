@@ -251,11 +251,11 @@ class InMemoryReadModel(Generic[Row]):
                 return dataclasses.asdict(row)
             return {"value": row}
 
-        keys = self.keys()
-        frame = pd.DataFrame(
-            [as_dict(self._rows[k]) for k in keys], index=pd.Index(keys, name="key")
+        snapshot = list(self.items())  # a live projector may commit meanwhile
+        return pd.DataFrame(
+            [as_dict(row) for _, row in snapshot],
+            index=pd.Index([key for key, _ in snapshot], name="key"),
         )
-        return frame
 
     def __repr__(self) -> str:
         name, rows, checkpoint = type(self).__name__, len(self._rows), self._checkpoint

@@ -533,8 +533,9 @@ class Rebuild(Generic[Row]):
             processed = projector._process(self.target, self.projection, size)
             if self.mode is RebuildMode.IN_PLACE:
                 self.finished = self.target.checkpoint >= self.total
-            elif self.target.checkpoint >= projector.store.head or processed == 0:
-                # under the lock, nothing else processes: finish the last events and switch
+            elif self.target.checkpoint >= self.total or processed == 0:
+                # past the head it began at: under the lock, where nothing else processes, finish
+                # what arrived meanwhile and switch (chasing the moving head might never end)
                 while projector._process(self.target, self.projection, size):
                     pass
                 projector.read_model = self.target
