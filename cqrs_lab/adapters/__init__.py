@@ -6,6 +6,7 @@ Only the standard library's :mod:`sqlite3` is needed; importing this package sta
 """
 
 from cqrs_lab.adapters.sqlite_database import SqliteDatabase, check_identifier
+from cqrs_lab.adapters.sqlite_read_model import SqliteReadModel
 from cqrs_lab.adapters.sqlite_store import SqliteEventStore
 
-__all__ = ["SqliteDatabase", "SqliteEventStore", "check_identifier"]
+__all__ = ["SqliteDatabase", "SqliteEventStore", "SqliteReadModel", "check_identifier"]

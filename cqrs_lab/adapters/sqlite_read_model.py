@@ -1,0 +1,222 @@
+"""A read model in a SQLite table, its checkpoint committed in the same transaction as its rows.
+
+The checkpoint lives in ``projection_checkpoints(name, position)`` beside the rows. :meth:`commit`
+reads it, writes the row changes and moves it in one transaction: a crash leaves either all of a
+batch or none of it, and a batch delivered again (position not past the checkpoint) changes
+nothing. A subclass names its table and columns and maps a row to column values and back.
+
+>>> class Counts(SqliteReadModel[int]):
+...     default_table = "tag_counts"
+...     key_column = "tag"
+...     columns = ("tag", "n")
+...     ddl = ("CREATE TABLE IF NOT EXISTS {table} (tag TEXT PRIMARY KEY, n INTEGER NOT NULL)",)
+...     def to_columns(self, key, row):
+...         return (key, row)
+...     def from_columns(self, values):
+...         return values[1]
+>>> model = Counts(":memory:")
+>>> model.commit(3, {"cqrs": 1, "sql": 2})
+True
+>>> model.commit(3, {"cqrs": 99})  # delivered twice, applied once
+False
+>>> model.get("cqrs"), model.checkpoint, model.keys()
+(1, 3, ['cqrs', 'sql'])
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
+
+from cqrs_lab.adapters.sqlite_database import SqliteDatabase, check_identifier, open_database
+from cqrs_lab.errors import InvalidArgumentError
+from cqrs_lab.projection import Changes
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CHECKPOINTS_SCHEMA", "SqliteReadModel", "read_checkpoint"]
+
+Row = TypeVar("Row")
+
+CHECKPOINTS_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS projection_checkpoints (
+    name TEXT PRIMARY KEY,
+    position INTEGER NOT NULL CHECK (position >= 0)
+)
+"""
+"""One row per read model: the position of the last event its rows reflect."""
+
+_READ_CHECKPOINT: Final = "SELECT position FROM projection_checkpoints WHERE name = ?"
+_SAVE_CHECKPOINT: Final = (
+    "INSERT INTO projection_checkpoints (name, position) VALUES (?, ?) "
+    "ON CONFLICT (name) DO UPDATE SET position = excluded.position"
+)
+_DROP_CHECKPOINT: Final = "DELETE FROM projection_checkpoints WHERE name = ?"
+
+
+def read_checkpoint(connection: sqlite3.Connection, name: str) -> int:
+    """The checkpoint stored under ``name`` in ``connection``'s database, 0 if none."""
+    row = connection.execute(_READ_CHECKPOINT, (name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+class SqliteReadModel(ABC, Generic[Row]):
+    """A :class:`~cqrs_lab.projection.ReadModel` whose rows are a SQLite table.
+
+    Subclasses set ``default_table``, ``key_column``, ``columns`` (every column, the key
+    included, in the order :meth:`to_columns` returns them) and ``ddl`` (statements creating the
+    table and its indexes, ``{table}`` standing for the table name), and implement
+    :meth:`to_columns` and :meth:`from_columns`. Names are checked to be plain identifiers
+    before they are formatted into a statement; values are always bound.
+
+    Args:
+        database: a file path, ``":memory:"``, a connection, or a
+            :class:`~cqrs_lab.adapters.sqlite_database.SqliteDatabase` shared with the store.
+        name: the checkpoint's name (default: the table's name).
+        table: another table than ``default_table``, e.g. for a blue/green rebuild beside it.
+    """
+
+    default_table: ClassVar[str] = ""
+    key_column: ClassVar[str] = "key"
+    columns: ClassVar[tuple[str, ...]] = ()
+    ddl: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        database: str | os.PathLike[str] | sqlite3.Connection | SqliteDatabase = ":memory:",
+        *,
+        name: str | None = None,
+        table: str | None = None,
+    ) -> None:
+        self.db = open_database(database)
+        self._owns_db = self.db is not database
+        self.table = check_identifier(table or self.default_table)
+        self.name = name or self.table
+        key = check_identifier(self.key_column)
+        names = [check_identifier(column) for column in self.columns]
+        if key not in names:
+            raise InvalidArgumentError(
+                f"{type(self).__name__}.columns must include the key column {key!r}, found {names}"
+            )
+        listed = ", ".join(names)
+        marks = ", ".join("?" for _ in names)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in names if c != key) or f"{key} = {key}"
+        table_name = self.table
+        self._select_one = f"SELECT {listed} FROM {table_name} WHERE {key} = ?"
+        self._select_all = f"SELECT {listed} FROM {table_name} ORDER BY {key}"
+        self._select_keys = f"SELECT {key} FROM {table_name} ORDER BY {key}"
+        self._count = f"SELECT COUNT(*) FROM {table_name}"
+        self._upsert = (
+            f"INSERT INTO {table_name} ({listed}) VALUES ({marks}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+        )
+        self._delete = f"DELETE FROM {table_name} WHERE {key} = ?"
+        self._delete_all = f"DELETE FROM {table_name}"
+        with self.db.transaction() as connection:
+            connection.execute(CHECKPOINTS_SCHEMA)
+            for statement in self.ddl:
+                connection.execute(statement.format(table=table_name))
+
+    @abstractmethod
+    def to_columns(self, key: str, row: Row) -> tuple[Any, ...]:
+        """The values of ``columns`` for ``row`` stored under ``key``, in order."""
+
+    @abstractmethod
+    def from_columns(self, values: tuple[Any, ...]) -> Row:
+        """The row whose column values (in ``columns`` order) are ``values``."""
+
+    @property
+    def checkpoint(self) -> int:
+        """The position of the last event the rows reflect (0: none)."""
+        row = self.db.fetchone(_READ_CHECKPOINT, (self.name,))
+        return int(row[0]) if row else 0
+
+    def get(self, key: str) -> Row | None:
+        """The row stored under ``key``, or ``None``."""
+        values = self.db.fetchone(self._select_one, (key,))
+        return None if values is None else self.from_columns(values)
+
+    def __len__(self) -> int:
+        row = self.db.fetchone(self._count)
+        return int(row[0]) if row else 0
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.db.fetchone(self._select_one, (key,)) is not None
+
+    def keys(self) -> list[str]:
+        """Every key, sorted."""
+        return [row[0] for row in self.db.fetchall(self._select_keys)]
+
+    def rows(self) -> list[Row]:
+        """Every row, in key order."""
+        return [self.from_columns(values) for values in self.db.fetchall(self._select_all)]
+
+    def items(self) -> Iterator[tuple[str, Row]]:
+        """(key, row) pairs in key order, from one read."""
+        return iter([(key, row) for key, row in zip(self.keys(), self.rows(), strict=True)])
+
+    def commit(self, position: int, changes: Changes) -> bool:
+        """Apply ``changes`` and move the checkpoint to ``position`` in one transaction.
+
+        Returns False, changing nothing, when ``position`` is not past the checkpoint.
+        """
+        upserts, deletes = self._statements(changes)  # a row that cannot be stored fails here
+        with self.db.transaction() as connection:
+            if position <= read_checkpoint(connection, self.name):
+                return False
+            self._write(connection, upserts, deletes)
+            connection.execute(_SAVE_CHECKPOINT, (self.name, position))
+        return True
+
+    def apply_out_of_order(self, changes: Changes) -> None:
+        """Apply ``changes`` without moving the checkpoint (replaying a dead letter)."""
+        upserts, deletes = self._statements(changes)
+        with self.db.transaction() as connection:
+            self._write(connection, upserts, deletes)
+
+    def _statements(self, changes: Changes) -> tuple[list[tuple[Any, ...]], list[tuple[str]]]:
+        upserts: list[tuple[Any, ...]] = []
+        deletes: list[tuple[str]] = []
+        to_columns = self.to_columns
+        for key, row in changes.items():
+            if row is None:
+                deletes.append((key,))
+            else:
+                upserts.append(to_columns(key, row))
+        return upserts, deletes
+
+    def _write(
+        self,
+        connection: sqlite3.Connection,
+        upserts: list[tuple[Any, ...]],
+        deletes: list[tuple[str]],
+    ) -> None:
+        if deletes:
+            connection.executemany(self._delete, deletes)
+        if upserts:
+            connection.executemany(self._upsert, upserts)
+
+    def clear(self) -> None:
+        """Remove every row and reset the checkpoint to 0, in one transaction."""
+        with self.db.transaction() as connection:
+            connection.execute(self._delete_all)
+            connection.execute(_DROP_CHECKPOINT, (self.name,))
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The table as stored, indexed by the key column (``pandas.read_sql``)."""
+        import pandas as pd
+
+        with self.db.lock:
+            return pd.read_sql(self._select_all, self.db.connection, index_col=self.key_column)
+
+    def close(self) -> None:
+        """Close the database if this model opened it."""
+        if self._owns_db:
+            self.db.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, table={self.table!r})"
