@@ -25,6 +25,7 @@ from cqrs_lab.errors import (
     SubscriberError,
     UnknownEventTypeError,
     UpcastError,
+    parse_choice,
 )
 from cqrs_lab.event_store import (
     ANY_VERSION,
@@ -104,6 +105,7 @@ __all__ = [
     "lag_frame",
     "log_frame",
     "measure_lag",
+    "parse_choice",
 ]
 
 __version__ = "0.1.0"

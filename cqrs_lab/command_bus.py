@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from cqrs_lab.clock import Clock, SystemClock
-from cqrs_lab.errors import HandlerResultError, InvalidArgumentError
+from cqrs_lab.errors import HandlerResultError, InvalidArgumentError, parse_choice
 from cqrs_lab.event_store import Receipt
 from cqrs_lab.handlers import MessageBus, Middleware
 from cqrs_lab.ids import IdFactory, UuidIds
@@ -100,7 +100,7 @@ class CommandBus(MessageBus[Command]):
         (default: all the waiter watches); ``receipt.caught_up`` says whether they made it. The
         command has succeeded either way.
         """
-        mode = self._mode(consistency)
+        mode = self._mode(consistency, projections, timeout)
         receipt = self._checked(self._run(self.stamp(command)), command)
         return self._settled(receipt, mode, projections, timeout)
 
@@ -113,19 +113,25 @@ class CommandBus(MessageBus[Command]):
         timeout: float = 1.0,
     ) -> Receipt:
         """Like :meth:`dispatch`, awaitable from a notebook cell or a coroutine."""
-        mode = self._mode(consistency)
+        mode = self._mode(consistency, projections, timeout)
         receipt = self._checked(await self._arun(self.stamp(command), self._run), command)
         if mode is Consistency.EVENTUAL:
             return receipt
         return await asyncio.to_thread(self._settled, receipt, mode, projections, timeout)
 
-    def _mode(self, consistency: Consistency | str) -> Consistency:
+    def _mode(
+        self, consistency: Consistency | str, projections: Sequence[str] | None, timeout: float
+    ) -> Consistency:
         # checked before the handler runs: after an error, nothing must have been appended
-        mode = Consistency(consistency)
-        if mode is Consistency.STRONG and self.waiter is None:
-            raise InvalidArgumentError(
-                "consistency='strong' needs a ConsistencyWaiter: CommandBus(waiter=...)"
-            )
+        mode = parse_choice(Consistency, consistency, "consistency")
+        if mode is Consistency.STRONG:
+            if self.waiter is None:
+                raise InvalidArgumentError(
+                    "consistency='strong' needs a ConsistencyWaiter: CommandBus(waiter=...)"
+                )
+            self.waiter.check_projections(projections)
+            if timeout < 0:
+                raise InvalidArgumentError(f"timeout must be >= 0 seconds, found {timeout}")
         return mode
 
     def _settled(

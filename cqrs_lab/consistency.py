@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from cqrs_lab.clock import Clock, SystemClock
-from cqrs_lab.errors import ConsistencyTimeoutError, InvalidArgumentError
+from cqrs_lab.errors import ConsistencyTimeoutError, InvalidArgumentError, parse_choice
 from cqrs_lab.event_store import EventStore, Receipt
 from cqrs_lab.lag import measure_lag
 from cqrs_lab.messages import Query
@@ -149,6 +149,10 @@ class ConsistencyWaiter:
         """The watched projections, sorted."""
         return sorted(self._projectors)
 
+    def check_projections(self, projections: Sequence[str] | None) -> None:
+        """Raise :class:`InvalidArgumentError` unless every name is a watched projection."""
+        self._selected(projections)
+
     def _selected(self, projections: Sequence[str] | None) -> tuple[str, ...]:
         if projections is None:
             return tuple(sorted(self._projectors))
@@ -220,7 +224,7 @@ class ConsistencyWaiter:
         target = position.position if isinstance(position, Receipt) else position
         if timeout < 0:
             raise InvalidArgumentError(f"timeout must be >= 0 seconds, found {timeout}")
-        policy = OnTimeout(on_timeout)
+        policy = parse_choice(OnTimeout, on_timeout, "on_timeout")
         names = self._selected(projections)
         started = self._timer()
         with self._changed:

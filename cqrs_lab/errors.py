@@ -6,6 +6,9 @@ a timeout is a :class:`TimeoutError`, a bad argument is a :class:`ValueError`.
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import TypeVar
+
 __all__ = [
     "AggregateNotFoundError",
     "AsyncHandlerError",
@@ -22,7 +25,10 @@ __all__ = [
     "SubscriberError",
     "UnknownEventTypeError",
     "UpcastError",
+    "parse_choice",
 ]
+
+E = TypeVar("E", bound=Enum)
 
 
 class CqrsLabError(Exception):
@@ -123,3 +129,21 @@ class ConsistencyTimeoutError(CqrsLabError, TimeoutError):
             f"read model(s) did not reach position {position} within {timeout:g} s "
             f"({lagging}); the write succeeded, only the read side is behind"
         )
+
+
+def parse_choice(choices: type[E], value: object, name: str) -> E:
+    """``value`` as a member of the enum ``choices``, or an error listing what is allowed.
+
+    >>> from cqrs_lab.projector import FailurePolicy
+    >>> parse_choice(FailurePolicy, "stop", "policy")
+    <FailurePolicy.STOP: 'stop'>
+    >>> parse_choice(FailurePolicy, "ignore", "policy")
+    Traceback (most recent call last):
+    ...
+    cqrs_lab.errors.InvalidArgumentError: policy must be one of ['stop', ...], found 'ignore'
+    """
+    try:
+        return choices(value)
+    except ValueError:
+        allowed = [member.value for member in choices]
+        raise InvalidArgumentError(f"{name} must be one of {allowed}, found {value!r}") from None

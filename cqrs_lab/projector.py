@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cqrs_lab.clock import Clock, SystemClock
-from cqrs_lab.errors import InvalidArgumentError, ProjectionFailedError
+from cqrs_lab.errors import InvalidArgumentError, ProjectionFailedError, parse_choice
 from cqrs_lab.event_store import EventStore
 from cqrs_lab.lag import LagReport, measure_lag
 from cqrs_lab.messages import RecordedEvent
@@ -148,7 +148,7 @@ class Projector(Generic[Row]):
             InMemoryReadModel(projection.name) if read_model is None else read_model
         )
         self.batch_size = batch_size
-        self.policy = FailurePolicy(policy)
+        self.policy = parse_choice(FailurePolicy, policy, "policy")
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.clock: Clock = clock or SystemClock()
@@ -457,7 +457,8 @@ class Projector(Generic[Row]):
         is an :class:`InMemoryReadModel`, built as ``cls(name)`` so a subclass keeps its indexes;
         else a new :class:`InMemoryReadModel`).
         """
-        return Rebuild(self, RebuildMode(mode), projection or self.projection, read_model)
+        rebuild_mode = parse_choice(RebuildMode, mode, "mode")
+        return Rebuild(self, rebuild_mode, projection or self.projection, read_model)
 
     def rebuild(
         self,
