@@ -66,16 +66,19 @@ _ = ManualClock  # used by the doctest above
 
 
 class Component(StrEnum):
-    """A part of the playbook's architecture diagram, the one a trace step is in."""
+    """A part of the playbook's architecture diagram, the one a trace step is in.
+
+    In the order a write travels, then back out through the read side.
+    """
 
     CLIENT = "client"
     COMMANDS_API = "commands_api"
-    QUERIES_API = "queries_api"
     COMMAND_HANDLERS = "command_handlers"
-    QUERY_HANDLERS = "query_handlers"
     WRITE_MODEL = "write_model"
     EVENTS = "events"
     READ_MODEL = "read_model"
+    QUERY_HANDLERS = "query_handlers"
+    QUERIES_API = "queries_api"
 
     @property
     def label(self) -> str:

@@ -16,7 +16,7 @@ Diagram(active='events', caption='')
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -29,6 +29,7 @@ __all__ = [
     "Diagram",
     "TraceView",
     "diagram_svg",
+    "render_steps",
     "render_trace",
     "steps_table",
 ]
@@ -336,7 +337,7 @@ class TraceView:
 _CELL = "border:1px solid #cbd5e1;padding:3px 8px;text-align:left;vertical-align:top"
 
 
-def steps_table(steps: list[TraceStep], *, current: int | None = None) -> str:
+def steps_table(steps: Sequence[TraceStep], *, current: int | None = None) -> str:
     """An HTML table of ``steps``; the row whose ``seq`` is ``current`` is highlighted."""
     head = "".join(
         _tag("th", {"scope": "col", "style": _CELL + ";background:#e2e8f0"}, name)
@@ -369,10 +370,14 @@ def render_trace(tracer: Tracer, *, limit: int | None = None) -> TraceView:
     The diagram shows the latest step's component lit and its description as caption; the
     HTML is the same on every run for the same steps.
     """
+    return render_steps(tracer.steps, limit=limit)
+
+
+def render_steps(steps: Sequence[TraceStep], *, limit: int | None = None) -> TraceView:
+    """Like :func:`render_trace`, for a list of steps (e.g. those a player has shown so far)."""
     if limit is not None and limit < 1:
         raise InvalidArgumentError(f"limit must be >= 1 or None, found {limit}")
-    steps = tracer.steps
-    shown = steps if limit is None else steps[-limit:]
+    shown = list(steps) if limit is None else list(steps[-limit:])
     latest = steps[-1] if steps else None
     diagram = Diagram.for_step(latest) if latest else Diagram(caption="No steps recorded yet.")
     table = (
