@@ -1,4 +1,4 @@
-"""The Order domain wired together: one call gives a store, both buses and the handlers.
+"""The Order domain wired together: one call gives a store, both buses, handlers and the read side.
 
 >>> system = build_order_system()
 >>> receipt = system.commands.dispatch(
@@ -8,6 +8,12 @@
 ... )
 >>> receipt
 Receipt(stream_id='order-0001', stream_version=1, position=1, command_id='cmd-0001')
+>>> system.queries.dispatch(GetOrderById(order_id="order-0001")) is None  # not projected yet
+True
+>>> system.catch_up()
+1
+>>> system.queries.dispatch(GetOrderById(order_id="order-0001")).total_amount
+7.0
 """
 
 from __future__ import annotations
@@ -16,27 +22,49 @@ from dataclasses import dataclass
 
 from cqrs_lab.clock import Clock, ManualClock
 from cqrs_lab.command_bus import CommandBus
+from cqrs_lab.consistency import ConsistencyWaiter
 from cqrs_lab.event_store import InMemoryEventStore
 from cqrs_lab.examples.orders.commands import CreateOrder, OrderLine
 from cqrs_lab.examples.orders.events import order_event_registry
 from cqrs_lab.examples.orders.handlers import OrderCommandHandlers
+from cqrs_lab.examples.orders.queries import GetOrderById, OrderQueryHandlers
+from cqrs_lab.examples.orders.views import OrderReadModel, OrderView, OrderViewProjection
 from cqrs_lab.ids import IdFactory, SequentialIds
+from cqrs_lab.projector import Projector
 from cqrs_lab.query_bus import QueryBus
 
 __all__ = ["OrderSystem", "build_order_system"]
 
-_ = (CreateOrder, OrderLine)  # used by the doctest above
+_ = (CreateOrder, OrderLine, GetOrderById)  # used by the doctest above
 
 
 @dataclass
 class OrderSystem:
-    """Everything a notebook needs to run the Order example."""
+    """Everything a notebook needs to run the Order example, write side and read side.
+
+    ``projector`` fills the order views; drive it by hand (:meth:`catch_up`,
+    ``projector.step()``) or ``projector.start()`` it. ``waiter`` watches it, and the command bus
+    uses it for ``consistency="strong"``. ``query_handlers`` answer from the projector's current
+    read model, so they follow a blue/green rebuild.
+    """
 
     clock: Clock
     store: InMemoryEventStore
     commands: CommandBus
     queries: QueryBus
     handlers: OrderCommandHandlers
+    projector: Projector[OrderView]
+    waiter: ConsistencyWaiter
+    query_handlers: OrderQueryHandlers
+
+    @property
+    def read_model(self) -> OrderReadModel:
+        """The order views queries read now."""
+        return self.query_handlers.read_model()
+
+    def catch_up(self) -> int:
+        """Project every event not yet in the order views; returns how many were processed."""
+        return self.projector.catch_up()
 
 
 def build_order_system(
@@ -46,12 +74,30 @@ def build_order_system(
     order_ids: IdFactory | None = None,
 ) -> OrderSystem:
     """Wire the Order example; by default deterministic (a manual clock ticking 1 s per reading,
-    sequential ids ``cmd-0001`` and ``order-0001``), so notebooks print the same on every run."""
+    sequential ids ``cmd-0001`` and ``order-0001``), so notebooks print the same on every run.
+
+    The projector is not started: nothing runs in the background until you call
+    ``system.projector.start()``.
+    """
     clock = clock or ManualClock(step=1.0)
     store = InMemoryEventStore(clock=clock, registry=order_event_registry())
-    commands = CommandBus(clock=clock, ids=command_ids or SequentialIds("cmd"))
+    projector: Projector[OrderView] = Projector(
+        store, OrderViewProjection(), OrderReadModel(), clock=clock
+    )
+    waiter = ConsistencyWaiter(store, [projector], clock=clock)
+    commands = CommandBus(clock=clock, ids=command_ids or SequentialIds("cmd"), waiter=waiter)
     handlers = OrderCommandHandlers(store, order_ids or SequentialIds("order"))
     handlers.register(commands)
+    queries = QueryBus()
+    query_handlers = OrderQueryHandlers(lambda: projector.read_model)
+    query_handlers.register(queries)
     return OrderSystem(
-        clock=clock, store=store, commands=commands, queries=QueryBus(), handlers=handlers
+        clock=clock,
+        store=store,
+        commands=commands,
+        queries=queries,
+        handlers=handlers,
+        projector=projector,
+        waiter=waiter,
+        query_handlers=query_handlers,
     )
