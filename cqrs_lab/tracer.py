@@ -58,6 +58,7 @@ __all__ = [
     "TraceStep",
     "Tracer",
     "answer_summary",
+    "fields_summary",
     "row_change",
     "summarize",
 ]
@@ -300,7 +301,7 @@ class Tracer:
         if not self._attached:
             return next_step(command)
         name = type(command).__name__
-        fields = _fields_text(command, self.width)
+        fields = fields_summary(command, self.width)
         command_id = getattr(command, "command_id", "")
         said = f"{name} received ({command_id})" if command_id else f"{name} received"
         self._record(
@@ -381,7 +382,7 @@ class Tracer:
                 stream_id=record.stream_id,
                 version=record.stream_version,
                 position=record.position,
-                detail=_fields_text(record.event, self.width),
+                detail=fields_summary(record.event, self.width),
             )
 
     # -- projectors ----------------------------------------------------------------------------
@@ -443,7 +444,7 @@ class Tracer:
         if not self._attached:
             return next_step(query)
         name = type(query).__name__
-        fields = _fields_text(query, self.width)
+        fields = fields_summary(query, self.width)
         self._record(
             StepKind.QUERY_RECEIVED,
             f"{name} received: {fields}" if fields else f"{name} received",
@@ -521,8 +522,12 @@ def _field_pairs(value: Any) -> str:
     )
 
 
-def _fields_text(value: Any, width: int) -> str:
-    """``a=1, b='x'``: a message's own fields (a command's stamp left out)."""
+def fields_summary(value: Any, width: int = 100) -> str:
+    """``a=1, b='x'``: a message's own fields (a command's stamp left out), cut to ``width``.
+
+    >>> fields_summary(Receipt("order-1", 2, 5), width=40)
+    "stream_id='order-1', stream_version=2, …"
+    """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _cut(_field_pairs(value), width)
     return summarize(value, width)
