@@ -171,8 +171,8 @@ def _stamped(
     """
     command_type = type(command)
     copyable = _DICT_COPYABLE.get(command_type)
-    if copyable is None:  # slots have no __dict__; a __post_init__ must see the new values
-        copyable = hasattr(command, "__dict__") and not hasattr(command, "__post_init__")
+    if copyable is None:
+        copyable = _dict_copyable(command_type)
         _DICT_COPYABLE[command_type] = copyable
     if not copyable:
         return dataclasses.replace(
@@ -184,3 +184,18 @@ def _stamped(
         command_id=command_id, issued_at=issued_at, correlation_id=correlation_id
     )
     return stamped
+
+
+def _dict_copyable(command_type: type) -> bool:
+    """Whether every field lives in the instance ``__dict__`` and no ``__post_init__`` must run.
+
+    ``slots=True`` keeps fields in slots -- the inherited ones too -- while the instance still has
+    an (empty) ``__dict__`` from the unslotted :class:`Command` base.
+    """
+    if hasattr(command_type, "__post_init__"):
+        return False
+    slotted: set[str] = set()
+    for klass in command_type.__mro__:
+        slots = vars(klass).get("__slots__", ())
+        slotted.update((slots,) if isinstance(slots, str) else slots)
+    return slotted.isdisjoint(f.name for f in dataclasses.fields(command_type))
