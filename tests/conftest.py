@@ -1,0 +1,42 @@
+"""Shared fixtures: a manual clock, an in-memory store knowing the Order events, the Order system.
+
+``Noted`` is a test-only event for tests of the core that need an event but no domain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from cqrs_lab.clock import ManualClock
+from cqrs_lab.event_store import InMemoryEventStore
+from cqrs_lab.examples.orders import OrderSystem, build_order_system, order_event_registry
+from cqrs_lab.messages import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class Noted(Event):
+    """A test-only event: a line of text was noted."""
+
+    text: str
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock at 2026-01-01 09:00 UTC that moves one second after each reading."""
+    return ManualClock(step=1.0)
+
+
+@pytest.fixture
+def store(clock: ManualClock) -> InMemoryEventStore:
+    """An empty in-memory store on ``clock`` whose registry knows every Order event and Noted."""
+    registry = order_event_registry()
+    registry.register(Noted)
+    return InMemoryEventStore(clock=clock, registry=registry)
+
+
+@pytest.fixture
+def system() -> OrderSystem:
+    """The Order example wired as notebooks use it: ids cmd-0001 and order-0001, 1 s per reading."""
+    return build_order_system()

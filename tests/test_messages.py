@@ -1,0 +1,127 @@
+"""Commands, events and queries are frozen keyword-only dataclasses; the envelope holds the rest."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import FrozenInstanceError, dataclass
+from datetime import UTC, datetime
+
+import pytest
+from conftest import Noted
+
+from cqrs_lab.messages import Command, Event, Metadata, Query, RecordedEvent
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenAccount(Command):
+    owner: str
+    overdraft_cents: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetBalance(Query):
+    account_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Renamed(Event):
+    type_name = "AccountRenamed"
+    new_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenamedAgain(Renamed):
+    reason: str
+
+
+def test_a_command_subclass_can_declare_required_fields_after_the_defaulted_base_fields() -> None:
+    command = OpenAccount(owner="ada")
+
+    assert command.owner == "ada"
+    assert command.overdraft_cents == 0
+    assert (command.command_id, command.issued_at, command.correlation_id) == ("", None, "")
+
+
+def test_the_playbook_style_base_with_defaults_breaks_subclasses_with_required_fields() -> None:
+    # Template 1's shape: a plain (not keyword-only) base whose fields have defaults.
+    @dataclass
+    class PlaybookCommand:
+        command_id: str | None = None
+        timestamp: datetime | None = None
+
+    with pytest.raises(TypeError, match="non-default argument 'customer_id' follows default"):
+
+        @dataclass
+        class PlaybookCreateOrder(PlaybookCommand):
+            customer_id: str  # type: ignore[misc]  # mypy sees the same mistake
+
+
+def test_commands_are_frozen() -> None:
+    command = OpenAccount(owner="ada")
+
+    with pytest.raises(FrozenInstanceError):
+        command.owner = "bob"  # type: ignore[misc]
+
+
+def test_messages_take_keyword_arguments_only() -> None:
+    with pytest.raises(TypeError, match="positional"):
+        OpenAccount("ada")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="positional"):
+        GetBalance("acc-1")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="positional"):
+        Noted("hello")  # type: ignore[call-arg]
+
+
+def test_queries_and_events_are_frozen() -> None:
+    query = GetBalance(account_id="acc-1")
+    event = Noted(text="hi")
+
+    with pytest.raises(FrozenInstanceError):
+        query.account_id = "acc-2"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        event.text = "bye"  # type: ignore[misc]
+
+
+def test_an_event_is_stored_under_its_class_name_at_schema_version_one_by_default() -> None:
+    assert Noted.type_name == "Noted"
+    assert Noted.schema_version == 1
+    assert [f.name for f in dataclasses.fields(Noted)] == ["text"]
+
+
+def test_an_event_keeps_a_type_name_it_declares_and_its_subclasses_get_their_own() -> None:
+    assert Renamed.type_name == "AccountRenamed"
+    assert RenamedAgain.type_name == "RenamedAgain"
+
+
+def test_metadata_caused_by_a_command_takes_its_id_as_causation_and_correlation() -> None:
+    command = OpenAccount(owner="ada", command_id="cmd-7")
+
+    assert Metadata.caused_by(command) == Metadata(correlation_id="cmd-7", causation_id="cmd-7")
+
+
+def test_metadata_caused_by_a_command_keeps_the_conversation_it_belongs_to() -> None:
+    command = OpenAccount(owner="ada", command_id="cmd-8", correlation_id="req-1")
+
+    assert Metadata.caused_by(command) == Metadata(correlation_id="req-1", causation_id="cmd-8")
+
+
+def test_metadata_caused_by_no_command_is_empty() -> None:
+    assert Metadata.caused_by(None) == Metadata(correlation_id="", causation_id="")
+
+
+def test_a_recorded_event_exposes_its_correlation_and_causation_ids() -> None:
+    recorded = RecordedEvent(
+        position=3,
+        stream_id="note-1",
+        stream_version=2,
+        recorded_at=datetime(2026, 1, 1, tzinfo=UTC),
+        event_type="Noted",
+        schema_version=1,
+        event=Noted(text="hi"),
+        metadata=Metadata(correlation_id="req-1", causation_id="cmd-2"),
+    )
+
+    assert recorded.correlation_id == "req-1"
+    assert recorded.causation_id == "cmd-2"
+    with pytest.raises(FrozenInstanceError):
+        recorded.position = 4  # type: ignore[misc]
