@@ -1,0 +1,227 @@
+"""The simulation's own tiny domain: a command that adds an item, and a read model counting them.
+
+It is deliberately cheap -- one handler that appends one event, one projection that adds one to a
+counter -- so a simulation spends its time in the real bus, store, projector and waiter rather
+than in domain logic. The counter is *not* idempotent, which is the point: applied twice, an
+event counts twice, so a non-atomic checkpoint shows up as duplicates.
+
+>>> from cqrs_lab.clock import ManualClock
+>>> from cqrs_lab.command_bus import CommandBus
+>>> from cqrs_lab.event_store import InMemoryEventStore
+>>> from cqrs_lab.ids import SequentialIds
+>>> from cqrs_lab.projector import Projector
+>>> store = InMemoryEventStore(clock=ManualClock())
+>>> bus = CommandBus(clock=ManualClock(), ids=SequentialIds("cmd"))
+>>> register_item_handlers(bus, store)
+>>> for key in ("item-1", "item-2", "item-1"):
+...     _ = bus.dispatch(AddItem(key=key))
+>>> projector = Projector(store, item_counts("counts"), ItemCountsModel("counts"))
+>>> projector.catch_up()
+3
+>>> projector.read_model.get("item-1"), projector.read_model.total
+(2, 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from cqrs_lab.command_bus import CommandBus
+from cqrs_lab.errors import CqrsLabError
+from cqrs_lab.event_store import EventStore, Receipt
+from cqrs_lab.messages import Command, Event, Metadata, Query, RecordedEvent
+from cqrs_lab.projection import Changes, InMemoryReadModel, Projection, ReadModel, RowReader
+from cqrs_lab.query_bus import QueryBus
+
+__all__ = [
+    "AddItem",
+    "CountItems",
+    "ItemAdded",
+    "ItemCounts",
+    "ItemCountsModel",
+    "NonAtomicCheckpoint",
+    "PoisonEventError",
+    "PoisonItemAdded",
+    "item_counts",
+    "register_item_handlers",
+    "register_item_queries",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddItem(Command):
+    """Add one item under ``key`` (a stream id); ``poison``: an event projections choke on."""
+
+    key: str
+    poison: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ItemAdded(Event):
+    """One item was added under ``key``."""
+
+    key: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PoisonItemAdded(Event):
+    """An item was added, recorded in a shape a broken projection cannot handle."""
+
+    key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CountItems(Query):
+    """How many items the read model ``projection`` counts under ``key``."""
+
+    projection: str
+    key: str
+
+
+class PoisonEventError(CqrsLabError, ValueError):
+    """Raised by :class:`ItemCounts` on a poison event while it is broken."""
+
+
+def register_item_handlers(bus: CommandBus, store: EventStore) -> None:
+    """Register the handler of :class:`AddItem` on ``bus``: it appends one event to ``store``."""
+
+    def add_item(command: AddItem) -> Receipt:
+        key = command.key
+        event = PoisonItemAdded(key=key) if command.poison else ItemAdded(key=key)
+        return store.append(key, (event,), metadata=Metadata.caused_by(command))
+
+    bus.register(AddItem, add_item)
+
+
+def register_item_queries(bus: QueryBus, model_for: Callable[[str], ReadModel[int]]) -> None:
+    """Answer :class:`CountItems` from ``model_for(projection)``, looked up at each query.
+
+    Looked up each time because a blue/green rebuild swaps the live read model.
+    """
+
+    def count_items(query: CountItems) -> int:
+        return model_for(query.projection).get(query.key) or 0
+
+    bus.register(CountItems, count_items)
+
+
+class ItemCounts(Projection[int]):
+    """Counts items per key; fails on poison events while ``broken`` and ``failures_left`` allow.
+
+    ``failures_left`` None means it fails on every poison event until :meth:`fix` is called; a
+    number means only that many times (a transient fault a retry gets past).
+    """
+
+    name: ClassVar[str] = "item_counts"
+    handles: ClassVar[frozenset[str]] = frozenset({"ItemAdded", "PoisonItemAdded"})
+
+    def __init__(self, failures: int | None = None, *, broken: bool = True) -> None:
+        self.broken = broken
+        self.failures_left = failures
+        self.failed = 0
+
+    def fix(self) -> None:
+        """Deploy the fix: poison events count like any other from now on."""
+        self.broken = False
+
+    def project(self, record: RecordedEvent, view: RowReader[int]) -> Changes:
+        """One more item under the event's key."""
+        key = record.stream_id
+        if record.event_type == "PoisonItemAdded" and self.broken:
+            left = self.failures_left
+            if left is None or left > 0:
+                self.failed += 1
+                if left is not None:
+                    self.failures_left = left - 1
+                raise PoisonEventError(f"cannot count poison item {key!r} at {record.position}")
+        return {key: (view.get(key) or 0) + 1}
+
+
+def item_counts(name: str, failures: int | None = None, *, broken: bool = True) -> ItemCounts:
+    """A new :class:`ItemCounts` projection called ``name``."""
+    projection_type = type(f"ItemCounts[{name}]", (ItemCounts,), {"name": name})
+    projection: ItemCounts = projection_type(failures, broken=broken)
+    return projection
+
+
+class ItemCountsModel(InMemoryReadModel[int]):
+    """The counters, plus ``total``: how many items they hold in all (kept as rows change)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.total = 0
+
+    def _on_change(self, key: str, before: int | None, after: int | None) -> None:
+        self.total += (after or 0) - (before or 0)
+
+    def _on_clear(self) -> None:
+        self.total = 0
+
+
+class NonAtomicCheckpoint:
+    """The pitfall as a read model: rows are written at once, the checkpoint saved every ``every``.
+
+    ``checkpoint`` is where the projector process *thinks* it is (kept in its memory);
+    ``durable.checkpoint`` is what was saved. :meth:`crash` forgets the memory, so the restarted
+    process replays from the saved checkpoint and counts those events a second time.
+    """
+
+    def __init__(self, durable: ItemCountsModel, every: int) -> None:
+        self.durable = durable
+        self.name = durable.name
+        self.every = every
+        self._cursor = durable.checkpoint
+
+    @property
+    def checkpoint(self) -> int:
+        """The position the running process has reached (not necessarily saved)."""
+        return self._cursor
+
+    @property
+    def saved_checkpoint(self) -> int:
+        """The position last saved: where a restart begins."""
+        return self.durable.checkpoint
+
+    @property
+    def total(self) -> int:
+        """How many items the rows hold in all."""
+        return self.durable.total
+
+    def get(self, key: str) -> int | None:
+        """The counter under ``key``, or None."""
+        return self.durable.get(key)
+
+    def commit(self, position: int, changes: Changes) -> bool:
+        """Write rows now; save the checkpoint only once ``every`` events have gone by."""
+        if position <= self._cursor:
+            return False
+        self.durable.write_without_checkpoint(changes)
+        self._cursor = position
+        if position - self.durable.checkpoint >= self.every:
+            self.durable.save_checkpoint(position)
+        return True
+
+    def apply_out_of_order(self, changes: Changes) -> None:
+        """Apply ``changes`` without moving the checkpoint (replaying a dead letter)."""
+        self.durable.apply_out_of_order(changes)
+
+    def clear(self) -> None:
+        """Remove every row and reset both checkpoints to 0."""
+        self.durable.clear()
+        self._cursor = 0
+
+    def keys(self) -> list[str]:
+        """Every key, sorted."""
+        return self.durable.keys()
+
+    def crash(self) -> None:
+        """The process dies: what it had not saved is forgotten, the rows it wrote stay."""
+        self._cursor = self.durable.checkpoint
+
+    def __repr__(self) -> str:
+        return (
+            f"NonAtomicCheckpoint({self.name!r}, checkpoint={self._cursor}, "
+            f"saved={self.durable.checkpoint}, every={self.every})"
+        )
