@@ -1,0 +1,400 @@
+"""The command line: ``python -m cqrs_lab simulate [options]`` runs a scenario without Jupyter.
+
+It prints the summary, and on request writes the timeline (``--csv``), the reads
+(``--reads-csv``) and a dashboard chart (``--out chart.png`` or ``.svg``). Bad arguments exit with
+status 2 and say what was expected. A progress bar goes to stderr when it is a terminal (or with
+``--progress``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from cqrs_lab.errors import InvalidArgumentError
+from cqrs_lab.projector import FailurePolicy, RebuildMode
+from cqrs_lab.sim.engine import simulate
+from cqrs_lab.sim.results import SimulationResult
+from cqrs_lab.sim.scenario import (
+    Arrivals,
+    Burst,
+    BurstArrivals,
+    ConstantArrivals,
+    Outage,
+    OutageKind,
+    Poison,
+    PoissonArrivals,
+    ProjectorConfig,
+    Readers,
+    RebuildPlan,
+    Scenario,
+    SleepMode,
+    TraceArrivals,
+)
+
+__all__ = ["ProgressBar", "build_parser", "main", "scenario_from_args"]
+
+_DEFAULT = Scenario()
+_PROJECTOR = ProjectorConfig()
+_ARRIVALS = ConstantArrivals()
+
+
+def _window(text: str) -> tuple[float, float]:
+    """Parse ``START:END`` (seconds)."""
+    parts = text.split(":")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        return float(parts[0]), float(parts[1])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected START:END in seconds, e.g. 10:15, found {text!r}"
+        ) from None
+
+
+def _burst(text: str) -> tuple[float, float, float]:
+    """Parse ``START:END:RATE``."""
+    parts = text.split(":")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        return float(parts[0]), float(parts[1]), float(parts[2])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected START:END:RATE (seconds, seconds, arrivals/s), e.g. 30:35:2000, "
+            f"found {text!r}"
+        ) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m cqrs_lab``, with its ``simulate`` subcommand."""
+    return _parsers()[0]
+
+
+def _parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    parser = argparse.ArgumentParser(
+        prog="python -m cqrs_lab",
+        description="cqrs_lab from the command line.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sim = commands.add_parser(
+        "simulate",
+        help="simulate projection lag in virtual time and report it",
+        description=(
+            "Simulate commands arriving, projectors catching up, outages, poison events, "
+            "rebuilds and readers, in virtual time, through the kit's real components. "
+            "Prints a summary; writes the timeline, reads and a chart on request."
+        ),
+        usage="python -m cqrs_lab simulate [options]",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    arrivals = sim.add_argument_group("arrivals")
+    arrivals.add_argument(
+        "--arrivals",
+        choices=["constant", "poisson"],
+        default="constant",
+        help="evenly spaced or random (Poisson) arrivals",
+    )
+    arrivals.add_argument("--rate", type=float, default=_ARRIVALS.rate, help="commands per second")
+    arrivals.add_argument(
+        "--arrive-for",
+        type=float,
+        default=_ARRIVALS.end,
+        metavar="SECONDS",
+        help="commands arrive from 0 until this time",
+    )
+    arrivals.add_argument(
+        "--burst",
+        type=_burst,
+        action="append",
+        default=[],
+        metavar="START:END:RATE",
+        help="extra arrivals (repeatable)",
+    )
+    arrivals.add_argument(
+        "--trace",
+        type=Path,
+        metavar="CSV",
+        help="replay recorded arrival times from a CSV (overrides --rate)",
+    )
+    arrivals.add_argument(
+        "--trace-column",
+        default="time",
+        help="the CSV column holding the times (seconds or ISO datetimes)",
+    )
+    arrivals.add_argument(
+        "--keys",
+        type=int,
+        default=_DEFAULT.keys,
+        help="distinct keys (streams) commands spread over",
+    )
+
+    projector = sim.add_argument_group("projector")
+    projector.add_argument("--batch-size", type=int, default=_PROJECTOR.batch_size)
+    projector.add_argument(
+        "--poll-interval",
+        type=float,
+        default=_PROJECTOR.poll_interval,
+        metavar="SECONDS",
+        help="sleep between polls",
+    )
+    projector.add_argument(
+        "--sleep",
+        choices=[m.value for m in SleepMode],
+        default=_PROJECTOR.sleep.value,
+        help="always: after every batch (the playbook's Template 4)",
+    )
+    projector.add_argument(
+        "--cost-per-event", type=float, default=_PROJECTOR.cost_per_event, metavar="SECONDS"
+    )
+    projector.add_argument(
+        "--cost-per-batch", type=float, default=_PROJECTOR.cost_per_batch, metavar="SECONDS"
+    )
+    projector.add_argument(
+        "--policy",
+        choices=[p.value for p in FailurePolicy],
+        default=_PROJECTOR.policy.value,
+        help="what to do on a failing event",
+    )
+    projector.add_argument(
+        "--checkpoint-every",
+        type=int,
+        metavar="EVENTS",
+        help="save the checkpoint apart from the rows every N events "
+        "(default: atomically with them)",
+    )
+    projector.add_argument("--sla-seconds", type=float, default=_PROJECTOR.sla_seconds)
+    projector.add_argument("--sla-events", type=int, default=_PROJECTOR.sla_events)
+
+    trouble = sim.add_argument_group("trouble")
+    trouble.add_argument(
+        "--pause",
+        type=_window,
+        action="append",
+        default=[],
+        metavar="START:END",
+        help="pause the projector (repeatable)",
+    )
+    trouble.add_argument(
+        "--crash",
+        type=_window,
+        action="append",
+        default=[],
+        metavar="START:END",
+        help="crash it, restart at END (repeatable)",
+    )
+    trouble.add_argument(
+        "--poison",
+        type=int,
+        metavar="N",
+        help="the N-th command records an event projections fail on",
+    )
+    trouble.add_argument(
+        "--poison-failures",
+        type=int,
+        metavar="K",
+        help="it fails only K times (default: until fixed)",
+    )
+    trouble.add_argument(
+        "--fix-at",
+        type=float,
+        metavar="SECONDS",
+        help="deploy the fix for the poison event at this time",
+    )
+    trouble.add_argument(
+        "--rebuild-at", type=float, metavar="SECONDS", help="rebuild the read model at this time"
+    )
+    trouble.add_argument(
+        "--rebuild-mode",
+        choices=[m.value for m in RebuildMode],
+        default=RebuildMode.BLUE_GREEN.value,
+    )
+
+    readers = sim.add_argument_group("readers")
+    readers.add_argument(
+        "--read-every",
+        type=int,
+        default=10,
+        metavar="N",
+        help="every N-th sender reads its own write (0: no readers)",
+    )
+    readers.add_argument(
+        "--waiter-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="wait for the read model up to this long (default: no waiter)",
+    )
+
+    run = sim.add_argument_group("run and output")
+    run.add_argument(
+        "--duration",
+        type=float,
+        default=_DEFAULT.duration,
+        metavar="SECONDS",
+        help="virtual seconds to simulate",
+    )
+    run.add_argument(
+        "--step",
+        type=float,
+        default=_DEFAULT.step,
+        metavar="SECONDS",
+        help="timeline sampling step",
+    )
+    run.add_argument("--seed", type=int, default=42, help="random seed")
+    run.add_argument("--out", type=Path, metavar="CHART", help="write a chart (.png or .svg)")
+    run.add_argument("--csv", type=Path, metavar="FILE", help="write the timeline as CSV")
+    run.add_argument("--reads-csv", type=Path, metavar="FILE", help="write the reads as CSV")
+    run.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar on stderr (default: when it is a terminal)",
+    )
+    return parser, sim
+
+
+def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    """The :class:`Scenario` the parsed options describe (raises InvalidArgumentError)."""
+    arrivals: Arrivals
+    if args.trace is not None:
+        try:
+            arrivals = TraceArrivals.from_csv(args.trace, args.trace_column)
+        except OSError as error:
+            raise InvalidArgumentError(f"--trace: cannot read {args.trace}: {error}") from None
+    elif args.burst:
+        bursts = tuple(Burst(start=s, end=e, rate=r) for s, e, r in args.burst)
+        arrivals = BurstArrivals(
+            rate=args.rate, end=args.arrive_for, bursts=bursts, poisson=args.arrivals == "poisson"
+        )
+    elif args.arrivals == "poisson":
+        arrivals = PoissonArrivals(rate=args.rate, end=args.arrive_for)
+    else:
+        arrivals = ConstantArrivals(rate=args.rate, end=args.arrive_for)
+    projector = ProjectorConfig(
+        batch_size=args.batch_size,
+        poll_interval=args.poll_interval,
+        sleep=SleepMode(args.sleep),
+        cost_per_event=args.cost_per_event,
+        cost_per_batch=args.cost_per_batch,
+        policy=FailurePolicy(args.policy),
+        checkpoint_every=args.checkpoint_every,
+        sla_seconds=args.sla_seconds,
+        sla_events=args.sla_events,
+    )
+    outages = tuple(Outage(start=s, end=e, kind=OutageKind.PAUSE) for s, e in args.pause) + tuple(
+        Outage(start=s, end=e, kind=OutageKind.CRASH) for s, e in args.crash
+    )
+    poison = None
+    if args.poison is not None:
+        poison = Poison(at_event=args.poison, failures=args.poison_failures, fixed_at=args.fix_at)
+    elif args.poison_failures is not None or args.fix_at is not None:
+        raise InvalidArgumentError("--poison-failures and --fix-at need --poison N")
+    rebuild = None
+    if args.rebuild_at is not None:
+        rebuild = RebuildPlan(at=args.rebuild_at, mode=RebuildMode(args.rebuild_mode))
+    if args.read_every < 0:
+        raise InvalidArgumentError(f"--read-every must be >= 0, found {args.read_every}")
+    readers = (
+        Readers(every=args.read_every, timeout=args.waiter_timeout) if args.read_every else None
+    )
+    return Scenario(
+        arrivals=arrivals,
+        projectors=(projector,),
+        outages=outages,
+        poison=poison,
+        rebuild=rebuild,
+        readers=readers,
+        duration=args.duration,
+        step=args.step,
+        keys=args.keys,
+    )
+
+
+class ProgressBar:
+    """A one-line text progress bar, redrawn only when the shown percentage changes.
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> bar = ProgressBar(out, width=10)
+    >>> bar(60.0, 120.0)
+    >>> bar.close()
+    >>> out.getvalue()
+    '\\rsimulating [#####.....]  50%  60/120 s\\n'
+    """
+
+    def __init__(self, stream: TextIO, *, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self._shown = -1
+
+    def __call__(self, done: float, total: float) -> None:
+        percent = int(100 * done / total) if total else 100
+        if percent == self._shown:
+            return
+        self._shown = percent
+        filled = self.width * percent // 100
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\rsimulating [{bar}] {percent:3d}%  {done:g}/{total:g} s")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the line, if anything was drawn."""
+        if self._shown >= 0:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _check_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.out is not None and args.out.suffix.lower() not in (".png", ".svg"):
+        parser.error(f"--out must end in .png or .svg, found {args.out.name!r}")
+    for option in ("out", "csv", "reads_csv"):
+        path: Path | None = getattr(args, option)
+        if path is not None and not path.parent.is_dir():
+            flag = "--" + option.replace("_", "-")
+            parser.error(f"{flag}: directory {str(path.parent)!r} does not exist")
+
+
+def _report(result: SimulationResult, stream: TextIO) -> None:
+    summary = result.summary.T
+    stream.write(
+        f"{result.events:,} events in {result.until:g} virtual seconds (seed {result.seed})\n"
+    )
+    stream.write(summary.to_string(float_format=lambda v: f"{v:.4g}") + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (argparse exits 2 on bad arguments)."""
+    parser, sim_parser = _parsers()
+    args = parser.parse_args(argv)
+    try:
+        scenario = scenario_from_args(args)
+    except InvalidArgumentError as error:
+        sim_parser.error(str(error))
+    _check_outputs(sim_parser, args)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    bar = ProgressBar(sys.stderr) if show else None
+    try:
+        result = simulate(scenario, seed=args.seed, progress=bar)
+    except InvalidArgumentError as error:
+        sim_parser.error(str(error))
+    finally:
+        if bar is not None:
+            bar.close()
+    _report(result, sys.stdout)
+    if args.csv is not None:
+        result.timeline.to_csv(args.csv, index=False)
+        print(f"timeline written to {args.csv}")
+    if args.reads_csv is not None:
+        result.reads.to_csv(args.reads_csv, index=False)
+        print(f"reads written to {args.reads_csv}")
+    if args.out is not None:
+        from matplotlib.figure import Figure
+
+        from cqrs_lab.ui.charts import plot_dashboard, save_figure
+
+        save_figure(plot_dashboard(result, Figure(figsize=(11.0, 7.0))), args.out)
+        print(f"chart written to {args.out}")
+    return 0
