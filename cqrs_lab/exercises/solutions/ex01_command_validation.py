@@ -1,25 +1,21 @@
 """Worked solution of exercise 1: the Withdraw handler."""
 
 from cqrs_lab import Receipt, Repository
-from cqrs_lab.exercises.ex01_command_validation import (
-    BankAccount,
-    InsufficientFundsError,
-    InvalidAmountError,
-    MoneyWithdrawn,
-    Withdraw,
-)
+from cqrs_lab.exercises import ex01
 
 
-def handle_withdraw(command: Withdraw, accounts: Repository[BankAccount]) -> Receipt:
-    """Take money out of an account: validate first, so a rejected command appends nothing."""
+def handle_withdraw(command: ex01.Withdraw, accounts: Repository[ex01.BankAccount]) -> Receipt:
+    """Take money out of an account -- or refuse, appending nothing."""
     amount = command.amount_cents
+    # validate first: a command that raises must leave the store as it was
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise InvalidAmountError(f"amount_cents must be a whole number > 0, found {amount!r}")
+        raise ex01.InvalidAmountError(f"amount_cents must be a whole number > 0, found {amount!r}")
     account = accounts.load(command.account_id)
     if amount > account.balance_cents:
-        raise InsufficientFundsError(
+        raise ex01.InsufficientFundsError(
             f"cannot withdraw {amount} cents from {account.id!r}: "
             f"expected at most the balance, {account.balance_cents}"
         )
-    account.record(MoneyWithdrawn(account_id=account.id, amount_cents=amount))
+    account.record(ex01.MoneyWithdrawn(account_id=account.id, amount_cents=amount))
+    # cause= stamps the command's id on the event; the receipt is the read-your-writes token
     return accounts.save(account, cause=command)

@@ -22,6 +22,7 @@ class ProductUnits(Projection[int]):
             return {}
         changes: dict[str, int] = {}
         for product_id, quantity in lines:
+            # start from this event's own change, if any: one order may list a product twice
             before = changes.get(product_id) or view.get(product_id) or 0
             changes[product_id] = before + quantity
         return changes
