@@ -26,6 +26,7 @@ from cqrs_lab.sim.scenario import (
     TraceArrivals,
 )
 from cqrs_lab.sim.scheduler import Scheduler, VirtualClock
+from cqrs_lab.sim.sweep import sweep, sweep_arrival_ratio, sweep_waiter_timeout
 
 __all__ = [
     "Arrivals",
@@ -49,4 +50,7 @@ __all__ = [
     "TraceArrivals",
     "VirtualClock",
     "simulate",
+    "sweep",
+    "sweep_arrival_ratio",
+    "sweep_waiter_timeout",
 ]
