@@ -42,6 +42,7 @@ from cqrs_lab.messages import Command, Event, Metadata, Query, RecordedEvent
 from cqrs_lab.projection import Changes, ConsistencySLA, InMemoryReadModel, Projection, ReadModel
 from cqrs_lab.projector import DeadLetter, FailurePolicy, Projector, Rebuild, RebuildMode
 from cqrs_lab.query_bus import QueryBus
+from cqrs_lab.tracer import Component, StepKind, Tracer, TraceStep
 from cqrs_lab.upcasting import EncodedEvent, EventRegistry, Upcaster
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "Clock",
     "Command",
     "CommandBus",
+    "Component",
     "ConcurrencyError",
     "Consistency",
     "ConsistencySLA",
@@ -95,8 +97,11 @@ __all__ = [
     "RecordedEvent",
     "Repository",
     "SequentialIds",
+    "StepKind",
     "SubscriberError",
     "SystemClock",
+    "TraceStep",
+    "Tracer",
     "UnknownEventTypeError",
     "UpcastError",
     "Upcaster",
