@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8888
 API_PORT ?= 8000
+API_DB ?= orders.sqlite3
 
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
@@ -36,7 +37,7 @@ help:
 	@echo "make lint       ruff check and ruff format --check"
 	@echo "make typecheck  mypy"
 	@echo "make format     sort imports and format code and notebooks with ruff"
-	@echo "make api        serve the HTTP adapter on 127.0.0.1:$(API_PORT)"
+	@echo "make api        serve the Order API on 127.0.0.1:$(API_PORT) (docs at /docs), events in $(API_DB)"
 	@echo "make bench      run every script in benchmarks/"
 	@echo "make clean      remove caches and build output (keeps .venv); distclean also removes .venv"
 
@@ -84,9 +85,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --select I --fix .
 	$(BIN)/ruff format .
 
+# The Order API on a SQLite file (created if missing; `make clean` deletes *.sqlite3 files).
 api: $(STAMP)
-	$(BIN)/uvicorn cqrs_lab.adapters.fastapi_app:create_app --factory \
-	  --host 127.0.0.1 --port $(API_PORT)
+	CQRS_LAB_API_DB=$(API_DB) $(BIN)/uvicorn cqrs_lab.examples.orders.http:create_default_app \
+	  --factory --host 127.0.0.1 --port $(API_PORT)
 
 bench: $(STAMP)
 	@set -e; found=0; \

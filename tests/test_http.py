@@ -1,0 +1,339 @@
+"""The Order API through FastAPI's TestClient: every endpoint, status codes, read-your-writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the HTTP app needs the optional 'api' extra")
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from cqrs_lab.examples.orders import build_order_system
+from cqrs_lab.examples.orders.http import ApiSettings, OrderBackend, create_app
+from cqrs_lab.examples.orders.sqlite_app import build_sqlite_order_system
+from cqrs_lab.ids import SequentialIds
+
+STRONG = {"consistency": "strong", "timeout": 5}
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OrderBackend]:
+    if request.param == "memory":
+        yield build_order_system()
+        return
+    system = build_sqlite_order_system(
+        tmp_path / "orders.sqlite3", order_ids=SequentialIds("order"), synchronous="NORMAL"
+    )
+    yield system
+    system.close()
+
+
+@pytest.fixture
+def client(backend: OrderBackend) -> Iterator[TestClient]:
+    with TestClient(create_app(backend)) as test_client:  # `with` runs the lifespan
+        yield test_client
+
+
+def order_body(customer: str = "ada", **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "customer_id": customer,
+        "items": [{"product_id": "tea", "quantity": 2, "price": 3.5}],
+        "shipping_address": "1 Lane",
+    }
+    return body | changes
+
+
+def create(client: TestClient, customer: str = "ada", **changes: Any) -> dict[str, Any]:
+    response = client.post("/orders", json=order_body(customer, **changes), params=STRONG)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    assert result["consistent"] is True
+    return result
+
+
+def field_errors(response: Any) -> list[tuple[Any, ...]]:
+    assert response.status_code == 422, response.text
+    return [tuple(error["loc"]) for error in response.json()["detail"]]
+
+
+def test_create_answers_201_with_the_order_id_and_the_receipt_position(
+    client: TestClient,
+) -> None:
+    first = client.post("/orders", json=order_body())
+    second = client.post("/orders", json=order_body("bob"))
+
+    assert first.status_code == second.status_code == 201
+    assert first.json() == {
+        "order_id": "order-0001",
+        "stream_version": 1,
+        "position": 1,
+        "command_id": first.json()["command_id"],
+        "consistency": "eventual",
+        "consistent": None,
+    }
+    assert first.json()["command_id"]
+    assert (second.json()["order_id"], second.json()["position"]) == ("order-0002", 2)
+
+
+def test_a_strong_write_is_readable_at_once(client: TestClient) -> None:
+    created = create(client)
+
+    response = client.get(f"/orders/{created['order_id']}")
+
+    assert response.status_code == 200
+    order = response.json()
+    assert order["order_id"] == created["order_id"]
+    assert (order["customer_id"], order["status"]) == ("ada", "open")
+    assert (order["total_amount"], order["item_count"]) == (7.0, 1)
+    assert order["product_ids"] == ["tea"]
+    assert order["shipped_at"] is None
+
+
+def test_a_strong_write_that_times_out_says_so_and_still_succeeds(
+    backend: OrderBackend, client: TestClient
+) -> None:
+    backend.projector.stop()  # nothing projects now: the read model cannot catch up
+
+    response = client.post(
+        "/orders", json=order_body(), params={"consistency": "strong", "timeout": 0.05}
+    )
+
+    assert response.status_code == 201
+    assert response.json()["consistent"] is False
+    order_id = response.json()["order_id"]
+    assert client.get(f"/orders/{order_id}").status_code == 404  # stale: not projected yet
+    backend.projector.catch_up()
+    assert client.get(f"/orders/{order_id}").status_code == 200
+
+
+def test_add_item_changes_the_order(client: TestClient) -> None:
+    order_id = create(client)["order_id"]
+
+    response = client.post(
+        f"/orders/{order_id}/items",
+        json={"product_id": "cup", "quantity": 1, "price": 4.0},
+        params=STRONG,
+    )
+
+    assert response.status_code == 200
+    assert (response.json()["stream_version"], response.json()["consistent"]) == (2, True)
+    order = client.get(f"/orders/{order_id}").json()
+    assert (order["total_amount"], order["item_count"], order["product_ids"]) == (
+        11.0,
+        2,
+        ["tea", "cup"],
+    )
+
+
+def test_cancel_takes_a_reason_and_a_second_cancel_conflicts(client: TestClient) -> None:
+    order_id = create(client)["order_id"]
+
+    cancelled = client.delete(f"/orders/{order_id}", params={"reason": "too slow"} | STRONG)
+    again = client.delete(f"/orders/{order_id}", params={"reason": "again"})
+    add_after = client.post(
+        f"/orders/{order_id}/items", json={"product_id": "cup", "quantity": 1, "price": 4.0}
+    )
+
+    assert cancelled.status_code == 200
+    assert client.get(f"/orders/{order_id}").json()["status"] == "cancelled"
+    assert again.status_code == 409
+    assert again.json()["detail"] == (
+        f"cannot cancel order {order_id!r}: it is cancelled, only an open order can change"
+    )
+    assert add_after.status_code == 409
+    assert "cannot add an item to order" in add_after.json()["detail"]
+
+
+def test_cancel_without_a_reason_is_a_422_naming_reason(client: TestClient) -> None:
+    order_id = create(client)["order_id"]
+    assert field_errors(client.delete(f"/orders/{order_id}")) == [("query", "reason")]
+
+
+def test_unknown_orders_are_404_with_the_domain_message(client: TestClient) -> None:
+    missing_add = client.post(
+        "/orders/nope/items", json={"product_id": "cup", "quantity": 1, "price": 4.0}
+    )
+    missing_cancel = client.delete("/orders/nope", params={"reason": "x"})
+    missing_get = client.get("/orders/nope")
+
+    assert missing_add.status_code == missing_cancel.status_code == missing_get.status_code == 404
+    assert missing_add.json() == {"detail": "order 'nope' not found"}
+    assert missing_get.json() == {"detail": "order 'nope' not found"}
+
+
+@pytest.mark.parametrize(
+    ("change", "location"),
+    [
+        ({"items": [{"product_id": "tea", "quantity": 0, "price": 1.0}]}, ("items", 0, "quantity")),
+        (
+            {"items": [{"product_id": "tea", "quantity": "2", "price": 1.0}]},
+            ("items", 0, "quantity"),
+        ),
+        (
+            {"items": [{"product_id": "   ", "quantity": 1, "price": 1.0}]},
+            ("items", 0, "product_id"),
+        ),
+        ({"items": [{"product_id": "tea", "quantity": 1, "price": -1}]}, ("items", 0, "price")),
+        ({"items": []}, ("items",)),
+        ({"customer_id": ""}, ("customer_id",)),
+        ({"coupon": "FREE"}, ("coupon",)),
+    ],
+)
+def test_invalid_orders_are_422_naming_the_field(
+    client: TestClient, change: dict[str, Any], location: tuple[Any, ...]
+) -> None:
+    response = client.post("/orders", json=order_body(**change))
+    assert field_errors(response) == [("body", *location)]
+
+
+def test_bad_consistency_options_are_422(client: TestClient) -> None:
+    weird = client.post("/orders", json=order_body(), params={"consistency": "psychic"})
+    too_long = client.post("/orders", json=order_body(), params={"timeout": 3600})
+    assert field_errors(weird) == [("query", "consistency")]
+    assert field_errors(too_long) == [("query", "timeout")]
+
+
+def test_customer_orders_are_paged_newest_first_and_filtered(client: TestClient) -> None:
+    ids = [create(client, "ada")["order_id"] for _ in range(3)]
+    create(client, "bob")
+    client.delete(f"/orders/{ids[0]}", params={"reason": "no"} | STRONG)
+
+    first = client.get("/customers/ada/orders", params={"page_size": 2}).json()
+    second = client.get("/customers/ada/orders", params={"page_size": 2, "page": 2}).json()
+    open_only = client.get("/customers/ada/orders", params={"status": "open"}).json()
+
+    assert [o["order_id"] for o in first["items"]] == [ids[2], ids[1]]
+    assert (first["total"], first["page"], first["total_pages"]) == (3, 1, 2)
+    assert [o["order_id"] for o in second["items"]] == [ids[0]]
+    assert [o["order_id"] for o in open_only["items"]] == [ids[2], ids[1]]
+    assert client.get("/customers/nobody/orders").json()["total"] == 0
+
+
+def test_customer_orders_reject_bad_paging_and_statuses(client: TestClient) -> None:
+    assert field_errors(client.get("/customers/ada/orders", params={"page_size": 0})) == [
+        ("query", "page_size")
+    ]
+    assert field_errors(client.get("/customers/ada/orders", params={"page": 0})) == [
+        ("query", "page")
+    ]
+    assert field_errors(client.get("/customers/ada/orders", params={"status": "lost"})) == [
+        ("query", "status")
+    ]
+
+
+def test_search_is_reachable_and_not_taken_for_an_order_id(client: TestClient) -> None:
+    cheap = create(client, "ada")["order_id"]
+    dear = create(client, "bob", items=[{"product_id": "teapot", "quantity": 1, "price": 30.0}])[
+        "order_id"
+    ]
+    create(client, "cy", items=[{"product_id": "cup", "quantity": 1, "price": 1.0}])
+
+    response = client.get(
+        "/orders/search", params={"q": "TEA", "sort_by": "total_amount", "sort_order": "asc"}
+    )
+
+    assert response.status_code == 200, response.text  # not 404 "order 'search' not found"
+    page = response.json()
+    assert [o["order_id"] for o in page["items"]] == [cheap, dear]
+    assert page["total"] == 2
+    filtered = client.get("/orders/search", params={"min_total": 10}).json()
+    assert [o["order_id"] for o in filtered["items"]] == [dear]
+
+
+def test_search_rejects_a_sort_field_off_the_whitelist_without_echoing_it(
+    client: TestClient,
+) -> None:
+    create(client)
+    hostile = "created_at; DROP TABLE order_views; --"
+
+    response = client.get("/orders/search", params={"sort_by": hostile})
+
+    assert field_errors(response) == [("query", "sort_by")]
+    message = response.json()["detail"][0]["msg"]
+    assert message.startswith("sort_by must be one of")
+    assert "DROP" not in message
+    assert client.get("/orders/search").json()["total"] == 1  # the table is still there
+
+
+def test_search_text_with_sql_and_wildcards_is_harmless(client: TestClient) -> None:
+    create(client, "ada")
+    for text in ["'; DROP TABLE order_views; --", "%", "_"]:
+        response = client.get("/orders/search", params={"q": text})
+        assert response.status_code == 200
+        assert response.json()["total"] == 0
+    assert client.get("/orders/search").json()["total"] == 1
+
+
+def test_search_checks_its_bounds(client: TestClient) -> None:
+    response = client.get("/orders/search", params={"min_total": 5, "max_total": 1})
+    assert field_errors(response) == [("query", "min_total")]
+    assert field_errors(client.get("/orders/search", params={"sort_order": "up"})) == [
+        ("query", "sort_order")
+    ]
+
+
+def test_search_is_declared_before_the_order_id_route(backend: OrderBackend) -> None:
+    gets = [
+        route.path
+        for route in create_app(backend).routes
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ())
+    ]
+    assert gets.index("/orders/search") < gets.index("/orders/{order_id}")
+
+
+def test_declared_after_the_order_id_route_search_would_be_shadowed() -> None:
+    """The playbook's order, reproduced: the path parameter swallows "search"."""
+    playbook = FastAPI()
+
+    @playbook.get("/orders/{order_id}")
+    def get_order(order_id: str) -> dict[str, str]:
+        return {"handler": "get_order", "order_id": order_id}
+
+    @playbook.get("/orders/search")
+    def search() -> dict[str, str]:
+        return {"handler": "search"}
+
+    with TestClient(playbook) as shadowed:
+        assert shadowed.get("/orders/search").json() == {
+            "handler": "get_order",
+            "order_id": "search",
+        }
+
+
+def test_openapi_docs_list_every_endpoint(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+
+    assert set(schema["paths"]) == {
+        "/orders",
+        "/orders/{order_id}/items",
+        "/orders/{order_id}",
+        "/orders/search",
+        "/customers/{customer_id}/orders",
+    }
+    assert set(schema["paths"]["/orders/{order_id}"]) == {"get", "delete"}
+    assert "201" in schema["paths"]["/orders"]["post"]["responses"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_the_lifespan_runs_the_projector_and_stops_it(backend: OrderBackend) -> None:
+    app = create_app(backend)
+    assert not backend.projector.running
+    with TestClient(app):
+        assert backend.projector.running
+    assert not backend.projector.running
+
+
+def test_settings_build_a_sqlite_app_that_keeps_its_orders(tmp_path: Path) -> None:
+    settings = ApiSettings(database=str(tmp_path / "api.sqlite3"), synchronous="NORMAL")
+    with TestClient(create_app(settings)) as first:
+        order_id = create(first)["order_id"]
+    with TestClient(create_app(settings)) as second:
+        order = second.get(f"/orders/{order_id}")
+    assert order.status_code == 200
+    assert order.json()["total_amount"] == 7.0
