@@ -204,3 +204,14 @@ def test_save_figure_writes_png_or_svg(
 def test_save_figure_refuses_other_formats(result: SimulationResult, tmp_path: Path) -> None:
     with pytest.raises(InvalidArgumentError, match=r"must end in \.png or \.svg, found 'lag\.gif'"):
         save_figure(plot_lag(result.timeline), tmp_path / "lag.gif")
+
+
+def test_dashboard_draws_the_panels_asked_for_in_a_row(result: SimulationResult) -> None:
+    fig = plot_dashboard(result, Figure(), panels=("reads", "lag"))
+    assert [ax.get_title() for ax in fig.axes] == [
+        "Reads right after a write (per 1 s)",
+        "Projection lag over time (events)",
+    ]
+    assert [ax.get_xlabel() for ax in fig.axes] == ["virtual time (s)"] * 2
+    with pytest.raises(InvalidArgumentError, match=r"panels must be 1 to 4 of .*found \['pie'\]"):
+        plot_dashboard(result, Figure(), panels=("pie",))

@@ -8,6 +8,7 @@ Without an ``ax`` a new pyplot figure is made; pass ``fig=Figure()`` to stay out
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from cqrs_lab.sim.results import SimulationResult
 
 __all__ = [
+    "DASHBOARD_PANELS",
     "plot_dashboard",
     "plot_head_vs_checkpoint",
     "plot_lag",
@@ -310,25 +312,50 @@ def plot_throughput_sweep(
     return ax
 
 
-def plot_dashboard(result: SimulationResult, fig: Figure | None = None) -> Figure:
-    """Four panels of one run: lag in events and seconds, head vs checkpoint, read freshness."""
-    fig = fig if fig is not None else plt.figure(figsize=(11.0, 7.0))
-    axes = fig.subplots(2, 2, sharex=True)
+DASHBOARD_PANELS: tuple[str, ...] = ("lag", "head", "lag_seconds", "reads")
+"""The panels :func:`plot_dashboard` draws by default, in reading order."""
+
+_PANEL_NAMES = ("lag", "lag_seconds", "head", "reads")
+
+
+def plot_dashboard(
+    result: SimulationResult,
+    fig: Figure | None = None,
+    *,
+    panels: Sequence[str] = DASHBOARD_PANELS,
+) -> Figure:
+    """Several panels of one run, sharing the time axis.
+
+    ``panels`` chooses and orders them: ``"lag"`` (events, with the SLA), ``"lag_seconds"``,
+    ``"head"`` (head vs checkpoints) and ``"reads"`` (read freshness). Four make a 2x2 grid,
+    fewer a row. Each panel is drawn by the function of the same name in this module.
+    """
+    unknown = [p for p in panels if p not in _PANEL_NAMES]
+    if unknown or not panels or len(panels) > 4:
+        raise InvalidArgumentError(
+            f"panels must be 1 to 4 of {list(_PANEL_NAMES)}, found {list(panels)}"
+        )
+    fig = fig if fig is not None else plt.figure(figsize=(11.0, 7.0 if len(panels) > 2 else 4.0))
+    rows, columns = (2, 2) if len(panels) == 4 else (1, len(panels))
+    grid = fig.subplots(rows, columns, sharex=True, squeeze=False)
+    axes = list(grid.ravel())
     scenario = result.scenario
-    slas = {p.sla_events for p in scenario.projectors} - {None}
-    plot_lag(result.timeline, axes[0, 0], sla=slas.pop() if len(slas) == 1 else None)
-    seconds = {p.sla_seconds for p in scenario.projectors} - {None}
-    plot_lag(
-        result.timeline,
-        axes[1, 0],
-        unit="seconds",
-        sla=seconds.pop() if len(seconds) == 1 else None,
-    )
-    plot_head_vs_checkpoint(result.timeline, axes[0, 1])
-    plot_read_freshness(result.reads, axes[1, 1], end=result.until)
-    fig.suptitle(
-        f"{result.events:,} events in {result.until:g} virtual seconds, seed {result.seed}"
-    )
+    events_sla = {p.sla_events for p in scenario.projectors} - {None}
+    seconds_sla = {p.sla_seconds for p in scenario.projectors} - {None}
+    for ax, panel in zip(axes, panels, strict=False):
+        if panel == "lag":
+            plot_lag(result.timeline, ax, sla=events_sla.pop() if len(events_sla) == 1 else None)
+        elif panel == "lag_seconds":
+            sla = seconds_sla.pop() if len(seconds_sla) == 1 else None
+            plot_lag(result.timeline, ax, unit="seconds", sla=sla)
+        elif panel == "head":
+            plot_head_vs_checkpoint(result.timeline, ax)
+        else:
+            plot_read_freshness(result.reads, ax, end=result.until)
+    for ax in axes[: len(axes) - columns]:
+        ax.set_xlabel("")  # the bottom row says it; sharing hides these tick labels too
+    title = f"{result.events:,} events in {result.until:g} virtual seconds, seed {result.seed}"
+    fig.suptitle(title)
     return fig
 
 
