@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from cqrs_lab import (
@@ -19,7 +20,7 @@ from cqrs_lab import (
     Repository,
 )
 from cqrs_lab.examples.orders import OrderCreated
-from cqrs_lab.exercises import EXERCISES, Exercise, Outcome, ex01, ex02, ex03, ex05, ex06
+from cqrs_lab.exercises import EXERCISES, Exercise, Outcome, ex01, ex02, ex03, ex04, ex05, ex06
 from cqrs_lab.exercises.framework import CheckResult
 from cqrs_lab.projection import RowReader
 
@@ -565,3 +566,56 @@ def test_ex06_half_an_answer_is_not_attempted() -> None:
     assert result.outcome is Outcome.NOT_ATTEMPTED
     assert "`orders_awaiting_shipment`" in result.message
     assert ex06.check(projection, unfinished).outcome is Outcome.NOT_ATTEMPTED
+
+
+# -- exercise 4: the waiter's timeout ------------------------------------------------------------
+
+
+def _waits(reads: Any) -> Any:
+    return reads["waited"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragments"),
+    [
+        (lambda reads, target: _waits(reads).mean(), ("SLA asks for 99%", "the mean wait")),
+        (lambda reads, target: _waits(reads).median(), ("only 50.00%", "the median wait")),
+        (
+            lambda reads, target: np.percentile(_waits(reads), target),
+            ("np.percentile takes 0-100",),
+        ),
+        (
+            lambda reads, target: _waits(reads).max(),
+            ("case 'pause'", "meets the SLA, but about 0.104 s would too", "longest wait"),
+        ),
+        (lambda reads, target: 1.0, ("case 'steady'", "a timeout of 1 s meets the SLA, but")),
+        (
+            lambda reads, target: 1000 * _waits(reads).quantile(target),
+            ("looks like milliseconds",),
+        ),
+        (lambda reads, target: "0.1", ("returned '0.1'; expected a number of seconds",)),
+    ],
+    ids=["mean", "median", "percent-scale", "max", "constant", "milliseconds", "string"],
+)
+def test_ex04_names_each_plausible_mistake(answer: Any, fragments: tuple[str, ...]) -> None:
+    assert_incorrect(ex04.check(answer), *fragments)
+
+
+def test_ex04_any_usual_interpolation_of_the_target_quantile_is_right() -> None:
+    for method in ("linear", "higher", "inverted_cdf"):
+        result = ex04.check(
+            lambda reads, target, m=method: np.quantile(_waits(reads), target, method=m)
+        )
+        assert result.correct, (method, result)
+
+
+def test_ex04_an_unfinished_chooser_is_not_attempted() -> None:
+    assert ex04.check(unfinished).outcome is Outcome.NOT_ATTEMPTED
+
+
+def test_ex04_a_verdict_tells_missed_ok_and_wasteful_apart() -> None:
+    smallest = ex04.evaluate("steady", 1.0).smallest
+
+    assert ex04.evaluate("steady", smallest / 2).verdict == "SLA missed"
+    assert ex04.evaluate("steady", smallest).verdict == "ok"
+    assert ex04.evaluate("steady", 1.0).verdict == "wasteful"

@@ -11,6 +11,7 @@ Exercise 1 · not attempted: write `handle_withdraw` in the cell above, then run
 from cqrs_lab.exercises import ex01_command_validation as ex01
 from cqrs_lab.exercises import ex02_new_projection as ex02
 from cqrs_lab.exercises import ex03_crash_safe_projection as ex03
+from cqrs_lab.exercises import ex04_waiter_timeouts as ex04
 from cqrs_lab.exercises import ex05_upcasting as ex05
 from cqrs_lab.exercises import ex06_read_model_query as ex06
 from cqrs_lab.exercises.framework import CheckResult, Exercise, Hint, Outcome, Solution
@@ -19,6 +20,7 @@ EXERCISES: tuple[Exercise, ...] = (
     ex01.exercise,
     ex02.exercise,
     ex03.exercise,
+    ex04.exercise,
     ex05.exercise,
     ex06.exercise,
 )
@@ -34,6 +36,7 @@ __all__ = [
     "ex01",
     "ex02",
     "ex03",
+    "ex04",
     "ex05",
     "ex06",
 ]
