@@ -39,7 +39,14 @@ from cqrs_lab.handlers import MessageBus, Middleware
 from cqrs_lab.ids import IdFactory, SequentialIds, UuidIds
 from cqrs_lab.lag import LagReport, lag_frame, measure_lag
 from cqrs_lab.messages import Command, Event, Metadata, Query, RecordedEvent
-from cqrs_lab.projection import Changes, ConsistencySLA, InMemoryReadModel, Projection, ReadModel
+from cqrs_lab.projection import (
+    Changes,
+    ConsistencySLA,
+    InMemoryReadModel,
+    Projection,
+    ReadModel,
+    RowReader,
+)
 from cqrs_lab.projector import DeadLetter, FailurePolicy, Projector, Rebuild, RebuildMode
 from cqrs_lab.query_bus import QueryBus
 from cqrs_lab.tracer import Component, StepKind, Tracer, TraceStep
@@ -96,6 +103,7 @@ __all__ = [
     "Receipt",
     "RecordedEvent",
     "Repository",
+    "RowReader",
     "SequentialIds",
     "StepKind",
     "SubscriberError",
