@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from cqrs_lab.errors import InvalidArgumentError
@@ -22,6 +24,7 @@ from cqrs_lab.sim.scenario import (
     BurstArrivals,
     ConstantArrivals,
     Outage,
+    OutageKind,
     Poison,
     PoissonArrivals,
     ProjectorConfig,
@@ -379,3 +382,70 @@ def test_the_garbage_collector_is_paused_during_a_run_and_restored_after() -> No
         assert not gc.isenabled()  # left as it was found
     finally:
         gc.enable()
+
+
+# -- any scenario at all ----------------------------------------------------------------------
+
+
+@st.composite
+def small_scenarios(draw: st.DrawFn) -> Scenario:
+    duration = draw(st.floats(1.0, 5.0))
+    rate = draw(st.floats(10.0, 400.0))
+    config = ProjectorConfig(
+        batch_size=draw(st.integers(1, 200)),
+        poll_interval=draw(st.sampled_from([0.01, 0.1, 0.5])),
+        sleep=draw(st.sampled_from(list(SleepMode))),
+        cost_per_event=draw(st.sampled_from([0.0, 1e-4, 2e-3])),
+        policy=draw(st.sampled_from(list(FailurePolicy))),
+        checkpoint_every=draw(st.sampled_from([None, 7, 50])),
+    )
+    start = draw(st.floats(0.0, duration - 0.5))
+    kind = draw(st.sampled_from([None, OutageKind.PAUSE, OutageKind.CRASH]))
+    outages = () if kind is None else (Outage(start=start, end=start + 0.4, kind=kind),)
+    events = int(rate * duration * 0.9)
+    poison = draw(st.none() | st.just(Poison(at_event=max(events // 2, 1), fixed_at=duration / 2)))
+    rebuild = draw(
+        st.none()
+        | st.builds(
+            RebuildPlan, at=st.floats(0.0, duration), mode=st.sampled_from(list(RebuildMode))
+        )
+    )
+    timeout = st.none() | st.floats(0, 0.5)
+    readers = draw(st.none() | st.builds(Readers, every=st.integers(1, 5), timeout=timeout))
+    return Scenario(
+        arrivals=PoissonArrivals(rate=rate, end=duration),
+        projectors=(config,),
+        outages=outages,
+        poison=poison if events >= 2 else None,
+        rebuild=rebuild,
+        readers=readers,
+        duration=duration,
+        step=0.05,
+        keys=draw(st.integers(1, 20)),
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=small_scenarios(), seed=st.integers(0, 2**32 - 1))
+def test_every_scenario_keeps_the_log_and_checkpoints_consistent(
+    scenario: Scenario, seed: int
+) -> None:
+    try:
+        result = simulate(scenario, seed=seed)
+    except InvalidArgumentError as error:  # a poison beyond the arrivals drawn
+        assert "Poison.at_event" in str(error)
+        return
+    timeline = result.timeline
+    assert (timeline["checkpoint"] <= timeline["head"]).all()
+    assert (timeline["saved_checkpoint"] <= timeline["checkpoint"]).all()
+    assert (timeline["lag_events"] == timeline["head"] - timeline["checkpoint"]).all()
+    assert (timeline["lag_seconds"] >= 0).all()
+    assert timeline["head"].is_monotonic_increasing
+    assert (timeline["time"].diff().dropna() > 0).all()
+    reads = result.reads
+    assert (reads["answered_at"] >= reads["issued_at"]).all()
+    assert (reads.loc[reads["fresh"], "events_behind"] == 0).all()
+    if scenario.readers is not None and scenario.readers.timeout is not None:
+        assert (reads["waited"] <= scenario.readers.timeout + 1e-9).all()
+    if scenario.projectors[0].checkpoint_every is None:
+        assert (timeline["duplicates"] == 0).all()
