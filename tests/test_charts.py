@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -215,3 +217,12 @@ def test_dashboard_draws_the_panels_asked_for_in_a_row(result: SimulationResult)
     assert [ax.get_xlabel() for ax in fig.axes] == ["virtual time (s)"] * 2
     with pytest.raises(InvalidArgumentError, match=r"panels must be 1 to 4 of .*found \['pie'\]"):
         plot_dashboard(result, Figure(), panels=("pie",))
+
+
+def test_importing_ui_and_sim_pulls_in_neither_matplotlib_nor_ipywidgets() -> None:
+    code = (
+        "import sys, cqrs_lab.ui, cqrs_lab.sim; "
+        "print(sorted(m for m in ('matplotlib', 'ipywidgets') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

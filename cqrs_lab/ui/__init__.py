@@ -1,5 +1,10 @@
 """Drawing and dashboards for notebooks: the architecture diagram, charts and widgets.
 
 Nothing is imported here, so ``import cqrs_lab.ui`` pulls in neither ipywidgets nor matplotlib;
-import the module you need, e.g. ``from cqrs_lab.ui.diagram import Diagram``.
+import the module you need:
+
+- :mod:`cqrs_lab.ui.diagram` -- the architecture diagram (``Diagram``);
+- :mod:`cqrs_lab.ui.player` -- the step-through player (ipywidgets);
+- :mod:`cqrs_lab.ui.charts` -- matplotlib charts of a simulation's DataFrames;
+- :mod:`cqrs_lab.ui.lag_explorer` -- sliders over a simulation's knobs (ipywidgets).
 """
