@@ -69,6 +69,16 @@ def _burst(text: str) -> tuple[float, float, float]:
         ) from None
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default only when it has one and its help does not already say."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, [], argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action) or text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m cqrs_lab``, with its ``simulate`` subcommand."""
     return _parsers()[0]
@@ -89,7 +99,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
             "Prints a summary; writes the timeline, reads and a chart on request."
         ),
         usage="python -m cqrs_lab simulate [options]",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     arrivals = sim.add_argument_group("arrivals")
     arrivals.add_argument(
@@ -133,7 +143,9 @@ def _parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     )
 
     projector = sim.add_argument_group("projector")
-    projector.add_argument("--batch-size", type=int, default=_PROJECTOR.batch_size)
+    projector.add_argument(
+        "--batch-size", type=int, default=_PROJECTOR.batch_size, help="events read per batch"
+    )
     projector.add_argument(
         "--poll-interval",
         type=float,
@@ -148,10 +160,18 @@ def _parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         help="always: after every batch (the playbook's Template 4)",
     )
     projector.add_argument(
-        "--cost-per-event", type=float, default=_PROJECTOR.cost_per_event, metavar="SECONDS"
+        "--cost-per-event",
+        type=float,
+        default=_PROJECTOR.cost_per_event,
+        metavar="SECONDS",
+        help="virtual time to apply one event",
     )
     projector.add_argument(
-        "--cost-per-batch", type=float, default=_PROJECTOR.cost_per_batch, metavar="SECONDS"
+        "--cost-per-batch",
+        type=float,
+        default=_PROJECTOR.cost_per_batch,
+        metavar="SECONDS",
+        help="virtual time to read and commit a batch (or poll an empty log)",
     )
     projector.add_argument(
         "--policy",
@@ -166,8 +186,20 @@ def _parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         help="save the checkpoint apart from the rows every N events "
         "(default: atomically with them)",
     )
-    projector.add_argument("--sla-seconds", type=float, default=_PROJECTOR.sla_seconds)
-    projector.add_argument("--sla-events", type=int, default=_PROJECTOR.sla_events)
+    projector.add_argument(
+        "--sla-seconds",
+        type=float,
+        default=_PROJECTOR.sla_seconds,
+        metavar="SECONDS",
+        help="the oldest unapplied event may be this old",
+    )
+    projector.add_argument(
+        "--sla-events",
+        type=int,
+        default=_PROJECTOR.sla_events,
+        metavar="N",
+        help="the projection may be this many events behind (default: no bound)",
+    )
 
     trouble = sim.add_argument_group("trouble")
     trouble.add_argument(
@@ -196,7 +228,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         "--poison-failures",
         type=int,
         metavar="K",
-        help="it fails only K times (default: until fixed)",
+        help="it fails only K times (default: until the fix)",
     )
     trouble.add_argument(
         "--fix-at",
@@ -211,6 +243,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         "--rebuild-mode",
         choices=[m.value for m in RebuildMode],
         default=RebuildMode.BLUE_GREEN.value,
+        help="clear and replay the live view, or build a new one beside it",
     )
 
     readers = sim.add_argument_group("readers")
@@ -225,7 +258,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         "--waiter-timeout",
         type=float,
         metavar="SECONDS",
-        help="wait for the read model up to this long (default: no waiter)",
+        help="wait for the read model up to this long (default: read at once, no waiter)",
     )
 
     run = sim.add_argument_group("run and output")
