@@ -296,19 +296,25 @@ def plot_throughput_sweep(
     label = metric.replace("_", " ").replace(" events", "").replace(" seconds", "")
     ax.plot(ratios, values, marker="o", label=label)
     ax.axvline(1.0, color="tab:red", linestyle="--", linewidth=1, label="arrivals = throughput")
-    if "lag_slope" in sweep.columns and metric == "max_lag_events":
-        ax.plot(
-            ratios,
-            sweep["lag_slope"].to_numpy(),
-            marker="x",
-            linestyle=":",
-            label="lag growth (events/s)",
-        )
     ax.set_title("Lag vs arrival rate / projector throughput")
     ax.set_xlabel("arrival rate / projector throughput")
     ax.set_ylabel(f"{label} ({unit})")
     ax.set_ylim(bottom=0)
-    _legend(ax, loc="upper left")
+    handles, labels = ax.get_legend_handles_labels()
+    if "lag_slope" in sweep.columns:
+        growth = ax.twinx()
+        growth.plot(
+            ratios,
+            sweep["lag_slope"].to_numpy(),
+            color="tab:orange",
+            marker="x",
+            linestyle=":",
+            label="lag growth",
+        )
+        growth.set_ylabel("lag growth (events/s)")
+        more_handles, more_labels = growth.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    ax.legend(handles, labels, loc="upper left")
     return ax
 
 
