@@ -11,6 +11,10 @@ it was read -- and every clock they hold is the :class:`~cqrs_lab.sim.scheduler.
 Randomness comes only from ``numpy.random.default_rng(seed)``: the same scenario and seed give
 the same DataFrames, bit for bit.
 
+Simplifications, on purpose: a retry's backoff delays the projector's next batch, but the batch
+that retried becomes visible when it ends, not after the backoff; outages stop the live
+projector, not a rebuild in progress; a read still waiting when the run ends is not recorded.
+
 >>> result = simulate(Scenario(duration=5, arrivals=ConstantArrivals(rate=100, end=5)), seed=1)
 >>> result.events
 500
