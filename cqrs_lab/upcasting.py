@@ -101,16 +101,14 @@ class EventRegistry:
         return EncodedEvent(type(event).type_name, type(event).schema_version, data)
 
     def decode(self, type_name: str, schema_version: int, data: Mapping[str, Any]) -> Event:
-        """Rebuild an event from stored data, upcasting it to the current schema first."""
-        event_type = self.event_type(type_name)
-        upgraded = self.upcast(type_name, schema_version, data)
-        try:
-            return event_type(**upgraded)
-        except TypeError as error:
-            raise UpcastError(
-                f"{type_name} data does not fit schema v{event_type.schema_version} after "
-                f"upcasting from v{schema_version}: {error}"
-            ) from error
+        """Rebuild an event from stored data, upcasting it to the current schema first.
+
+        Nested values (a tuple of line dataclasses, a datetime given as text) are rebuilt from
+        the event class's type hints, so data read back from JSON decodes as well.
+        """
+        from cqrs_lab.serialization import EventCodec  # serialization builds on this module
+
+        return EventCodec(self).decode(EncodedEvent(type_name, schema_version, data))
 
     def upcast(
         self, type_name: str, schema_version: int, data: Mapping[str, Any]
@@ -140,7 +138,13 @@ class EventRegistry:
                     f"(registered for {type_name}: {known or 'none'}); add one with "
                     f"@registry.upcaster({type_name!r}, from_version={version})"
                 )
-            upgraded = step(upgraded)
+            try:
+                upgraded = step(upgraded)
+            except Exception as error:  # wrapped with the context the upcaster lacks
+                raise UpcastError(
+                    f"the upcaster of {type_name} from v{version} to v{version + 1} failed on "
+                    f"{upgraded!r}: {error!r}"
+                ) from error
         return upgraded
 
     @property

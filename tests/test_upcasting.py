@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 from conftest import Noted
 
+from cqrs_lab.clock import ManualClock
 from cqrs_lab.errors import InvalidArgumentError, UnknownEventTypeError, UpcastError
+from cqrs_lab.event_store import InMemoryEventStore
+from cqrs_lab.examples.orders import OrderCreated, OrderLine, order_event_registry
 from cqrs_lab.messages import Event
 from cqrs_lab.upcasting import EncodedEvent, EventRegistry
 
@@ -187,3 +190,39 @@ def test_data_that_does_not_fit_the_current_schema_after_upcasting_is_an_upcast_
 
     with pytest.raises(UpcastError, match="does not fit schema v3 after upcasting from v1"):
         registry.decode("Deposited", 1, {"account_id": "acc-1", "amount": 2.5})
+
+
+def test_decode_rebuilds_nested_values_of_an_encoded_event() -> None:
+    store = InMemoryEventStore(clock=ManualClock(), registry=order_event_registry())
+    data = {
+        "order_id": "order-0001",
+        "customer_id": "cust-1",
+        "items": [{"product_id": "tea", "quantity": 2, "price": 3.5}],
+        "shipping_address": "",
+    }
+    store.append_encoded("order-0001", [EncodedEvent("OrderCreated", 1, data)])
+
+    event = store.read_all()[0].event
+
+    assert event == OrderCreated(
+        order_id="order-0001",
+        customer_id="cust-1",
+        items=(OrderLine(product_id="tea", quantity=2, price=3.5),),
+    )
+
+
+def test_an_upcaster_that_raises_is_reported_with_the_type_and_versions() -> None:
+    registry = EventRegistry([_V2Example])
+
+    @registry.upcaster("_V2Example", from_version=1)
+    def rename(data: dict[str, Any]) -> dict[str, Any]:
+        return {"name": data["title"]}  # KeyError on data without "title"
+
+    with pytest.raises(UpcastError, match=r"_V2Example from v1 to v2 failed .*KeyError"):
+        registry.decode("_V2Example", 1, {"label": "x"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class _V2Example(Event):
+    schema_version = 2
+    name: str
