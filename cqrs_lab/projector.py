@@ -129,7 +129,7 @@ class Projector(Generic[Row]):
         read_model: ReadModel[Row] | None = None,
         *,
         batch_size: int = 100,
-        policy: FailurePolicy = FailurePolicy.STOP,
+        policy: FailurePolicy | str = FailurePolicy.STOP,
         max_attempts: int = 3,
         backoff: float = 0.05,
         clock: Clock | None = None,
@@ -445,7 +445,7 @@ class Projector(Generic[Row]):
 
     def start_rebuild(
         self,
-        mode: RebuildMode = RebuildMode.BLUE_GREEN,
+        mode: RebuildMode | str = RebuildMode.BLUE_GREEN,
         *,
         projection: Projection[Row] | None = None,
         read_model: ReadModel[Row] | None = None,
@@ -462,7 +462,7 @@ class Projector(Generic[Row]):
 
     def rebuild(
         self,
-        mode: RebuildMode = RebuildMode.BLUE_GREEN,
+        mode: RebuildMode | str = RebuildMode.BLUE_GREEN,
         *,
         projection: Projection[Row] | None = None,
         read_model: ReadModel[Row] | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cqrs_lab.sim.cli import ProgressBar, build_parser, main, scenario_from_args
+from cqrs_lab.sim.cli import build_parser, main, scenario_from_args
 from cqrs_lab.sim.scenario import BurstArrivals, OutageKind, PoissonArrivals, TraceArrivals
 
 SHORT = ["--duration", "5", "--arrive-for", "4", "--rate", "100"]
@@ -178,15 +177,3 @@ def test_options_become_a_scenario(tmp_path: Path) -> None:
         parser.parse_args(["simulate", "--trace", str(trace), "--trace-column", "when"])
     )
     assert isinstance(traced.arrivals, TraceArrivals) and traced.arrivals.times == (0.5, 1.5)
-
-
-def test_progress_bar_redraws_only_when_the_percentage_changes() -> None:
-    out = io.StringIO()
-    bar = ProgressBar(out, width=4)
-    bar(0.1, 100.0)
-    bar(0.2, 100.0)
-    bar(100.0, 100.0)
-    bar.close()
-    assert out.getvalue() == (
-        "\rsimulating [....]   0%  0.1/100 s\rsimulating [####] 100%  100/100 s\n"
-    )

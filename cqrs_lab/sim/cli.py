@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cqrs_lab.errors import InvalidArgumentError
+from cqrs_lab.progress import TextProgressBar
 from cqrs_lab.projector import FailurePolicy, RebuildMode
 from cqrs_lab.sim.engine import simulate
 from cqrs_lab.sim.results import SimulationResult
@@ -35,7 +36,7 @@ from cqrs_lab.sim.scenario import (
     TraceArrivals,
 )
 
-__all__ = ["ProgressBar", "build_parser", "main", "scenario_from_args"]
+__all__ = ["build_parser", "main", "scenario_from_args"]
 
 _DEFAULT = Scenario()
 _PROJECTOR = ProjectorConfig()
@@ -346,40 +347,6 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
     )
 
 
-class ProgressBar:
-    """A one-line text progress bar, redrawn only when the shown percentage changes.
-
-    >>> import io
-    >>> out = io.StringIO()
-    >>> bar = ProgressBar(out, width=10)
-    >>> bar(60.0, 120.0)
-    >>> bar.close()
-    >>> out.getvalue()
-    '\\rsimulating [#####.....]  50%  60/120 s\\n'
-    """
-
-    def __init__(self, stream: TextIO, *, width: int = 30) -> None:
-        self.stream = stream
-        self.width = width
-        self._shown = -1
-
-    def __call__(self, done: float, total: float) -> None:
-        percent = int(100 * done / total) if total else 100
-        if percent == self._shown:
-            return
-        self._shown = percent
-        filled = self.width * percent // 100
-        bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\rsimulating [{bar}] {percent:3d}%  {done:g}/{total:g} s")
-        self.stream.flush()
-
-    def close(self) -> None:
-        """End the line, if anything was drawn."""
-        if self._shown >= 0:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def _check_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.out is not None and args.out.suffix.lower() not in (".png", ".svg"):
         parser.error(f"--out must end in .png or .svg, found {args.out.name!r}")
@@ -408,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sim_parser.error(str(error))
     _check_outputs(sim_parser, args)
     show = args.progress if args.progress is not None else sys.stderr.isatty()
-    bar = ProgressBar(sys.stderr) if show else None
+    bar = TextProgressBar(sys.stderr, label="simulating", unit=" s") if show else None
     try:
         result = simulate(scenario, seed=args.seed, progress=bar)
     except InvalidArgumentError as error:
