@@ -29,7 +29,7 @@ MYPY_TARGETS := cqrs_lab tests $(wildcard benchmarks/*.py)
 
 CHECK_VERSION := import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
 
-.PHONY: help install lab test lint typecheck format api bench clean distclean
+.PHONY: help install lab test lint typecheck format notebooks api bench clean distclean
 
 help:
 	@echo "make lab        open JupyterLab on notebooks/ (PORT=$(PORT))"
@@ -37,6 +37,7 @@ help:
 	@echo "make lint       ruff check and ruff format --check"
 	@echo "make typecheck  mypy"
 	@echo "make format     sort imports and format code and notebooks with ruff"
+	@echo "make notebooks  re-execute every notebook in place (after a change to what they print)"
 	@echo "make api        serve the Order API on 127.0.0.1:$(API_PORT) (docs at /docs), events in $(API_DB)"
 	@echo "make bench      run every script in benchmarks/"
 	@echo "make clean      remove caches and build output (keeps .venv); distclean also removes .venv"
@@ -86,6 +87,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 # The Order API on a SQLite file (created if missing; `make clean` deletes *.sqlite3 files).
+# Timing metadata would make every re-execution a diff; outputs are what nbval compares.
+notebooks: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.record_timing=False \
+	  notebooks/*.ipynb notebooks/exercises/*.ipynb notebooks/solutions/*.ipynb
+
 api: $(STAMP)
 	CQRS_LAB_API_DB=$(API_DB) $(BIN)/uvicorn cqrs_lab.examples.orders.http:create_default_app \
 	  --factory --host 127.0.0.1 --port $(API_PORT)
