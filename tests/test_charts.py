@@ -182,7 +182,7 @@ def test_dashboard_has_four_titled_panels_on_a_given_figure(result: SimulationRe
         "Projection lag over time (seconds)",
         "Reads right after a write (per 1 s)",
     ]
-    assert "SLA (1 seconds)" in legend_texts(fig.axes[2])
+    assert "SLA (1 second)" in legend_texts(fig.axes[2])
 
 
 def test_dashboard_of_several_projectors_draws_a_line_for_each() -> None:

@@ -120,7 +120,8 @@ def plot_lag(
         own = timeline[timeline["projection"] == name]
         ax.plot(own["time"].to_numpy(), own[column].to_numpy(), label=f"{name} lag")
     if sla is not None:
-        ax.axhline(sla, color="tab:red", linestyle="--", linewidth=1, label=f"SLA ({sla:g} {unit})")
+        allowed = f"{sla:g} {unit[:-1] if sla == 1 else unit}"  # "1 second", "5 seconds"
+        ax.axhline(sla, color="tab:red", linestyle="--", linewidth=1, label=f"SLA ({allowed})")
     _shade_status(ax, timeline)
     ax.set_title(f"Projection lag over time ({unit})")
     ax.set_xlabel(TIME_LABEL)
