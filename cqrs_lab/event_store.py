@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from cqrs_lab.clock import Clock, SystemClock
 from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError, SubscriberError
-from cqrs_lab.messages import Event, Metadata, RecordedEvent
+from cqrs_lab.messages import Event, Metadata, RecordedEvent, _slot_setters
 from cqrs_lab.upcasting import EncodedEvent, EventRegistry
 
 if TYPE_CHECKING:
@@ -171,7 +171,7 @@ class InMemoryEventStore:
         self.registry = registry or EventRegistry()
         self._lock = threading.Lock()
         self._log: list[RecordedEvent] = []
-        self._streams: dict[str, list[int]] = {}  # stream id -> positions, in version order
+        self._streams: dict[str, list[RecordedEvent]] = {}  # stream id -> its records, in order
         self._subscribers: list[Subscriber] = []
         self._encoded = 0  # how many entries still hold encoded data, decoded on each read
 
@@ -185,8 +185,8 @@ class InMemoryEventStore:
 
     def stream_version(self, stream_id: str) -> int:
         """The version of ``stream_id``: its number of events, 0 if it does not exist."""
-        positions = self._streams.get(stream_id)
-        return len(positions) if positions else 0
+        stream = self._streams.get(stream_id)
+        return len(stream) if stream else 0
 
     def stream_ids(self) -> list[str]:
         """Every stream id, sorted."""
@@ -246,36 +246,40 @@ class InMemoryEventStore:
     ) -> Receipt:
         # encoded entries hold an EncodedEvent in place of the event until _decoded() reads them
         with self._lock:
-            positions = self._streams.get(stream_id)
-            version = len(positions) if positions else 0
+            stream = self._streams.get(stream_id)
+            version = len(stream) if stream else 0
             if expected_version != ANY_VERSION and expected_version != version:
                 raise ConcurrencyError(stream_id, expected_version, version)
-            if positions is None:
-                positions = self._streams[stream_id] = []
+            if stream is None:
+                stream = self._streams[stream_id] = []
             log = self._log
+            position = len(log)
             now = self._clock.now()
             for event in events:
                 version += 1
-                position = len(log) + 1
-                log.append(
-                    RecordedEvent(
-                        position,
-                        stream_id,
-                        version,
-                        now,
-                        event.type_name,
-                        event.schema_version,
-                        event,  # type: ignore[arg-type]
-                        metadata,
-                    )
-                )
-                positions.append(position)
+                position += 1
+                record = _new(RecordedEvent)  # RecordedEvent(...) without the frozen __init__
+                _set_position(record, position)
+                _set_stream_id(record, stream_id)
+                _set_stream_version(record, version)
+                _set_recorded_at(record, now)
+                _set_event_type(record, event.type_name)
+                _set_schema_version(record, event.schema_version)
+                _set_event(record, event)
+                _set_metadata(record, metadata)
+                log.append(record)
+                stream.append(record)
             if encoded:
                 self._encoded += len(events)
-            receipt = Receipt(stream_id, version, len(log), metadata.causation_id)
             subscribers = self._subscribers
+        receipt = _new(Receipt)  # Receipt(...) without the frozen __init__
+        _set_receipt_stream_id(receipt, stream_id)
+        _set_receipt_stream_version(receipt, version)
+        _set_receipt_position(receipt, position)
+        _set_receipt_command_id(receipt, metadata.causation_id)
+        _set_receipt_wait(receipt, None)
         if subscribers:
-            self._notify(subscribers, receipt.position)
+            self._notify(subscribers, position)
         return receipt
 
     def _notify(self, subscribers: list[Subscriber], head: int) -> None:
@@ -286,11 +290,10 @@ class InMemoryEventStore:
         if from_version < 1:
             raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
         with self._lock:
-            positions = self._streams.get(stream_id)
-            if not positions:
+            stream = self._streams.get(stream_id)
+            if not stream:
                 return []
-            log = self._log
-            records = [log[p - 1] for p in positions[from_version - 1 :]]
+            records = stream[from_version - 1 :]
         return self._decoded(records)
 
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
@@ -341,6 +344,38 @@ class InMemoryEventStore:
 
     def __repr__(self) -> str:
         return f"InMemoryEventStore(head={self.head}, streams={len(self._streams)})"
+
+
+# One record per event and one receipt per append: built on object.__new__ through the slot
+# setters, as Metadata.caused_by does (see messages._slot_setters, which checks the names).
+_new = object.__new__
+(
+    _set_position,
+    _set_stream_id,
+    _set_stream_version,
+    _set_recorded_at,
+    _set_event_type,
+    _set_schema_version,
+    _set_event,
+    _set_metadata,
+) = _slot_setters(
+    RecordedEvent,
+    "position",
+    "stream_id",
+    "stream_version",
+    "recorded_at",
+    "event_type",
+    "schema_version",
+    "event",
+    "metadata",
+)
+(
+    _set_receipt_stream_id,
+    _set_receipt_stream_version,
+    _set_receipt_position,
+    _set_receipt_command_id,
+    _set_receipt_wait,
+) = _slot_setters(Receipt, "stream_id", "stream_version", "position", "command_id", "wait")
 
 
 def log_frame(records: Iterable[RecordedEvent]) -> pd.DataFrame:

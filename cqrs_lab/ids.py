@@ -28,11 +28,12 @@ class SequentialIds:
         if width < 1:
             raise InvalidArgumentError(f"width must be >= 1, found {width}")
         self.prefix = prefix
-        self._width = width
         self._counter = itertools.count(1)  # next() on a count is atomic under the GIL
+        # built once, since an id is made per command; %-formatting an int is the cheapest way
+        self._template = f"{prefix.replace('%', '%%')}-%0{width}d"
 
     def __call__(self) -> str:
-        return f"{self.prefix}-{next(self._counter):0{self._width}d}"
+        return self._template % next(self._counter)
 
     def __repr__(self) -> str:
         return f"SequentialIds({self.prefix!r})"

@@ -16,6 +16,8 @@ Where a stored event sits (stream, version, global position, time, correlation) 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -71,12 +73,34 @@ class Metadata:
         """Metadata for events produced by ``command`` (empty when there is none)."""
         if command is None:
             return _NO_METADATA
-        return cls(
-            correlation_id=command.correlation_id or command.command_id,
-            causation_id=command.command_id,
-        )
+        if cls is not Metadata:
+            return cls(
+                correlation_id=command.correlation_id or command.command_id,
+                causation_id=command.command_id,
+            )
+        metadata = _new(Metadata)  # one per save: built without the frozen __init__ (see below)
+        _set_correlation_id(metadata, command.correlation_id or command.command_id)
+        _set_causation_id(metadata, command.command_id)
+        return metadata
 
 
+def _slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The setters of the slots ``names`` of the frozen, slotted dataclass ``cls``.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; calling the
+    slots' own setters on ``object.__new__(cls)`` costs about 40% less. The event store builds a
+    record per event and the repository a metadata per save, so the kit does it there. ``names``
+    must be every field, so that a field added later cannot be left unset (an unset slot would
+    only fail when read): this fails at import otherwise.
+    """
+    fields = tuple(f.name for f in dataclasses.fields(cls))
+    if names != fields:
+        raise TypeError(f"{cls.__name__} has the fields {fields}, not {names}")
+    return tuple(vars(cls)[name].__set__ for name in names)
+
+
+_new = object.__new__
+_set_correlation_id, _set_causation_id = _slot_setters(Metadata, "correlation_id", "causation_id")
 _NO_METADATA = Metadata()
 
 

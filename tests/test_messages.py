@@ -105,6 +105,17 @@ def test_metadata_caused_by_a_command_keeps_the_conversation_it_belongs_to() -> 
     assert Metadata.caused_by(command) == Metadata(correlation_id="req-1", causation_id="cmd-8")
 
 
+def test_metadata_caused_by_on_a_subclass_builds_the_subclass() -> None:
+    @dataclass(frozen=True, slots=True)
+    class TracedMetadata(Metadata):
+        trace_id: str = "none"
+
+    metadata = TracedMetadata.caused_by(OpenAccount(owner="ada", command_id="cmd-9"))
+
+    assert metadata == TracedMetadata(correlation_id="cmd-9", causation_id="cmd-9")
+    assert metadata.trace_id == "none"
+
+
 def test_metadata_caused_by_no_command_is_empty() -> None:
     assert Metadata.caused_by(None) == Metadata(correlation_id="", causation_id="")
 
