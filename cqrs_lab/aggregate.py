@@ -22,12 +22,20 @@ class Aggregate:
 
     ``version`` is the number of events already stored for this aggregate; events recorded since
     then wait in :attr:`pending_events` until a :class:`Repository` saves them.
+
+    The base keeps its attributes in ``__slots__`` (an aggregate is loaded for every command, and
+    slots make it smaller and quicker to build); a subclass that declares no ``__slots__`` of its
+    own simply gets a ``__dict__`` for its attributes, as any class does.
     """
+
+    __slots__ = ("_pending", "id", "version")
 
     def __init__(self, aggregate_id: str) -> None:
         self.id = aggregate_id
         self.version = 0
-        self._pending: list[Event] = []
+        # a tuple, not a list: most aggregates record one event per load, and a tuple is what
+        # the store is handed anyway, so nothing is allocated until something is recorded
+        self._pending: tuple[Event, ...] = ()
 
     def apply(self, event: Event) -> None:
         """Change state to reflect ``event``; never validate here, the event already happened."""
@@ -36,16 +44,16 @@ class Aggregate:
     def record(self, event: Event) -> None:
         """Apply a new event and keep it to be saved."""
         self.apply(event)
-        self._pending.append(event)
+        self._pending = (*self._pending, event)
 
     @property
     def pending_events(self) -> tuple[Event, ...]:
         """Events recorded since the aggregate was loaded or last saved."""
-        return tuple(self._pending)
+        return self._pending
 
     def mark_saved(self, version: int) -> None:
         """Forget the pending events: they are stored, and the stream is at ``version``."""
-        self._pending.clear()
+        self._pending = ()
         self.version = version
 
 

@@ -100,7 +100,7 @@ class CommandBus(MessageBus[Command]):
         (default: all the waiter watches); ``receipt.caught_up`` says whether they made it. The
         command has succeeded either way.
         """
-        if consistency is Consistency.EVENTUAL:  # the default: nothing to check or wait for
+        if consistency is _EVENTUAL:  # the default: nothing to check or wait for
             result = self._pipeline(self.stamp(command))
             return result if type(result) is Receipt else self._checked(result, command)
         mode = self._mode(consistency, projections, timeout)
@@ -161,7 +161,10 @@ class CommandBus(MessageBus[Command]):
         return result
 
 
+_EVENTUAL = Consistency.EVENTUAL  # read once: an enum member read from its class is slow
 _DICT_COPYABLE: dict[type, bool] = {}
+_new = object.__new__
+_set_attribute = object.__setattr__
 
 
 def _stamped(
@@ -175,18 +178,17 @@ def _stamped(
     command_type = type(command)
     copyable = _DICT_COPYABLE.get(command_type)
     if copyable is None:
-        copyable = _dict_copyable(command_type)
-        _DICT_COPYABLE[command_type] = copyable
+        copyable = _DICT_COPYABLE[command_type] = _dict_copyable(command_type)
     if not copyable:
         return dataclasses.replace(
             command, command_id=command_id, issued_at=issued_at, correlation_id=correlation_id
         )
-    stamped = object.__new__(command_type)
-    fields = stamped.__dict__
-    fields.update(command.__dict__)
+    fields = command.__dict__.copy()
     fields["command_id"] = command_id
     fields["issued_at"] = issued_at
     fields["correlation_id"] = correlation_id
+    stamped = _new(command_type)
+    _set_attribute(stamped, "__dict__", fields)  # the frozen __setattr__ refuses even __dict__
     return stamped
 
 

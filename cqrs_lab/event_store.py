@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from cqrs_lab.clock import Clock, SystemClock
 from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError, SubscriberError
-from cqrs_lab.messages import Event, Metadata, RecordedEvent, _slot_setters
+from cqrs_lab.messages import Event, Metadata, RecordedEvent, _unfrozen_twin
 from cqrs_lab.upcasting import EncodedEvent, EventRegistry
 
 if TYPE_CHECKING:
@@ -244,8 +244,11 @@ class InMemoryEventStore:
         metadata: Metadata,
         encoded: bool,
     ) -> Receipt:
-        # encoded entries hold an EncodedEvent in place of the event until _decoded() reads them
-        with self._lock:
+        # encoded entries hold an EncodedEvent in place of the event until _decoded() reads them.
+        # acquire/release, not `with`: this runs once per command, and `with` costs twice as much
+        lock = self._lock
+        lock.acquire()
+        try:
             stream = self._streams.get(stream_id)
             version = len(stream) if stream else 0
             if expected_version != ANY_VERSION and expected_version != version:
@@ -258,26 +261,30 @@ class InMemoryEventStore:
             for event in events:
                 version += 1
                 position += 1
-                record = _new(RecordedEvent)  # RecordedEvent(...) without the frozen __init__
-                _set_position(record, position)
-                _set_stream_id(record, stream_id)
-                _set_stream_version(record, version)
-                _set_recorded_at(record, now)
-                _set_event_type(record, event.type_name)
-                _set_schema_version(record, event.schema_version)
-                _set_event(record, event)
-                _set_metadata(record, metadata)
+                record: Any = _RecordDraft()  # a RecordedEvent, slot by slot (see below)
+                record.position = position
+                record.stream_id = stream_id
+                record.stream_version = version
+                record.recorded_at = now
+                record.event_type = event.type_name
+                record.schema_version = event.schema_version
+                record.event = event
+                record.metadata = metadata
+                record.__class__ = RecordedEvent
                 log.append(record)
                 stream.append(record)
             if encoded:
                 self._encoded += len(events)
             subscribers = self._subscribers
-        receipt = _new(Receipt)  # Receipt(...) without the frozen __init__
-        _set_receipt_stream_id(receipt, stream_id)
-        _set_receipt_stream_version(receipt, version)
-        _set_receipt_position(receipt, position)
-        _set_receipt_command_id(receipt, metadata.causation_id)
-        _set_receipt_wait(receipt, None)
+        finally:
+            lock.release()
+        receipt: Any = _ReceiptDraft()  # a Receipt, slot by slot
+        receipt.stream_id = stream_id
+        receipt.stream_version = version
+        receipt.position = position
+        receipt.command_id = metadata.causation_id
+        receipt.wait = None
+        receipt.__class__ = Receipt
         if subscribers:
             self._notify(subscribers, position)
         return receipt
@@ -289,12 +296,14 @@ class InMemoryEventStore:
         """Events of one stream from ``from_version`` (inclusive); empty if there is none."""
         if from_version < 1:
             raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
-        with self._lock:
+        lock = self._lock  # acquire/release, not `with`: a repository reads once per command
+        lock.acquire()
+        try:
             stream = self._streams.get(stream_id)
-            if not stream:
-                return []
-            records = stream[from_version - 1 :]
-        return self._decoded(records)
+            records = stream[from_version - 1 :] if stream else []
+        finally:
+            lock.release()
+        return self._decoded(records) if self._encoded else records
 
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Up to ``limit`` events with position > ``after_position`` (exclusive), in order.
@@ -346,36 +355,10 @@ class InMemoryEventStore:
         return f"InMemoryEventStore(head={self.head}, streams={len(self._streams)})"
 
 
-# One record per event and one receipt per append: built on object.__new__ through the slot
-# setters, as Metadata.caused_by does (see messages._slot_setters, which checks the names).
-_new = object.__new__
-(
-    _set_position,
-    _set_stream_id,
-    _set_stream_version,
-    _set_recorded_at,
-    _set_event_type,
-    _set_schema_version,
-    _set_event,
-    _set_metadata,
-) = _slot_setters(
-    RecordedEvent,
-    "position",
-    "stream_id",
-    "stream_version",
-    "recorded_at",
-    "event_type",
-    "schema_version",
-    "event",
-    "metadata",
-)
-(
-    _set_receipt_stream_id,
-    _set_receipt_stream_version,
-    _set_receipt_position,
-    _set_receipt_command_id,
-    _set_receipt_wait,
-) = _slot_setters(Receipt, "stream_id", "stream_version", "position", "command_id", "wait")
+# One record per event and one receipt per append, each built as an unfrozen twin slot by slot
+# and then given its frozen class (see messages._unfrozen_twin).
+_RecordDraft = _unfrozen_twin(RecordedEvent)
+_ReceiptDraft = _unfrozen_twin(Receipt)
 
 
 def log_frame(records: Iterable[RecordedEvent]) -> pd.DataFrame:

@@ -95,14 +95,15 @@ class MessageBus(Generic[M]):
         return message_type in self._handlers
 
     def _call_handler(self, message: Any) -> Any:
-        handler = self._handlers.get(type(message))
+        message_type = type(message)
+        handler = self._handlers.get(message_type)
         if handler is None:
             raise HandlerNotFoundError(
-                f"no handler for {type(message).__name__}; registered {self.kind} types: "
+                f"no handler for {message_type.__name__}; registered {self.kind} types: "
                 f"{self.registered or 'none'}; register one with {type(self).__name__}.register"
             )
-        if type(message) in self._async_types:
-            return _run_to_completion(handler(message), type(message).__name__)
+        if message_type in self._async_types:
+            return _run_to_completion(handler(message), message_type.__name__)
         return handler(message)
 
     def _run(self, message: Any) -> Any:

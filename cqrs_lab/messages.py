@@ -17,7 +17,6 @@ Where a stored event sits (stream, version, global position, time, correlation) 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -78,29 +77,31 @@ class Metadata:
                 correlation_id=command.correlation_id or command.command_id,
                 causation_id=command.command_id,
             )
-        metadata = _new(Metadata)  # one per save: built without the frozen __init__ (see below)
-        _set_correlation_id(metadata, command.correlation_id or command.command_id)
-        _set_causation_id(metadata, command.command_id)
+        metadata: Any = _MetadataDraft()  # one per save: built slot by slot (see below)
+        metadata.correlation_id = command.correlation_id or command.command_id
+        metadata.causation_id = command.command_id
+        metadata.__class__ = Metadata
         return metadata
 
 
-def _slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
-    """The setters of the slots ``names`` of the frozen, slotted dataclass ``cls``.
+def _unfrozen_twin(cls: type) -> type:
+    """A plain class with the slots of the frozen, slotted dataclass ``cls``, and nothing else.
 
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; calling the
-    slots' own setters on ``object.__new__(cls)`` costs about 40% less. The event store builds a
-    record per event and the repository a metadata per save, so the kit does it there. ``names``
-    must be every field, so that a field added later cannot be left unset (an unset slot would
-    only fail when read): this fails at import otherwise.
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``. The kit
+    builds a metadata per save, a record per event and a receipt per append: each is a twin
+    filled slot by slot (a plain attribute store each) whose ``__class__`` is then set to ``cls``
+    -- same layout, same values, frozen from then on -- for well under half the cost. (The order
+    views build their rows the same way.) Fails at import if the two layouts could not be swapped.
+    A slot left unset would only fail when read: tests compare what the kit builds this way with
+    instances built by ``__init__``.
     """
-    fields = tuple(f.name for f in dataclasses.fields(cls))
-    if names != fields:
-        raise TypeError(f"{cls.__name__} has the fields {fields}, not {names}")
-    return tuple(vars(cls)[name].__set__ for name in names)
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    twin = type(f"_{cls.__name__}Draft", (), {"__slots__": names})
+    twin().__class__ = cls  # a TypeError now rather than on the first append
+    return twin
 
 
-_new = object.__new__
-_set_correlation_id, _set_causation_id = _slot_setters(Metadata, "correlation_id", "causation_id")
+_MetadataDraft = _unfrozen_twin(Metadata)
 _NO_METADATA = Metadata()
 
 

@@ -49,6 +49,15 @@ def test_recording_applies_the_event_at_once_and_keeps_it_pending() -> None:
     assert book.version == 0
 
 
+def test_a_subclass_without_slots_keeps_attributes_of_its_own() -> None:
+    book = Notebook("book-1")
+    book.write("a")
+    book.shelf = "top"  # type: ignore[attr-defined]
+
+    assert vars(book) == {"lines": ["a"], "shelf": "top"}
+    assert (book.id, book.version) == ("book-1", 0)
+
+
 def test_pending_events_is_a_snapshot_callers_cannot_change() -> None:
     book = Notebook("book-1")
     book.write("a")

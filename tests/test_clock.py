@@ -84,6 +84,17 @@ def test_concurrent_readers_of_a_stepping_clock_never_get_the_same_time() -> Non
     assert clock.peek() == DEFAULT_START + timedelta(seconds=8_000)
 
 
+def test_a_stepping_clock_that_runs_out_of_time_raises_and_stays_usable() -> None:
+    end = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    clock = ManualClock(end, step=1.0)
+
+    for _ in range(2):  # the second reading would hang if the first had kept the lock
+        with pytest.raises(OverflowError):
+            clock.now()
+
+    assert clock.advance(0) == end
+
+
 def test_system_clock_tells_timezone_aware_utc_time() -> None:
     before = datetime.now(UTC)
     now = SystemClock().now()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +20,7 @@ from cqrs_lab.errors import (
     UpcastError,
 )
 from cqrs_lab.event_store import ANY_VERSION, NO_STREAM, EventStore, InMemoryEventStore, Receipt
-from cqrs_lab.messages import Event, Metadata, RecordedEvent
+from cqrs_lab.messages import Command, Event, Metadata, RecordedEvent
 from cqrs_lab.upcasting import EncodedEvent, EventRegistry
 
 
@@ -87,6 +88,30 @@ def test_read_stream_returns_the_stream_in_version_order_with_its_envelope(
     )
     assert (second.position, second.stream_version, second.event) == (2, 2, Noted(text="b"))
     assert second.recorded_at == DEFAULT_START  # one append, one time
+
+
+def test_records_receipts_and_metadata_built_by_the_kit_are_complete_frozen_envelopes(
+    store: InMemoryEventStore,
+) -> None:
+    # the store and Metadata.caused_by build these slot by slot, without __init__
+    metadata = Metadata.caused_by(Command(command_id="cmd-1"))
+    receipt = store.append("note-1", notes("a"), metadata=metadata)
+    (record,) = store.read_stream("note-1")
+    built: list[tuple[Any, type[Any]]] = [
+        (metadata, Metadata),
+        (receipt, Receipt),
+        (record, RecordedEvent),
+    ]
+
+    for envelope, cls in built:
+        names = [f.name for f in dataclasses.fields(cls)]
+        assert type(envelope) is cls
+        assert all(hasattr(envelope, name) for name in names)
+        assert envelope == cls(**{name: getattr(envelope, name) for name in names})
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(envelope, names[0], "changed")
+    assert receipt.wait is None and receipt.caught_up is None
+    assert record.metadata is metadata
 
 
 def test_events_appended_without_metadata_have_empty_metadata(store: InMemoryEventStore) -> None:

@@ -26,6 +26,12 @@ def test_sequential_ids_honour_the_width_and_grow_past_it() -> None:
     assert produced[99] == "cmd-100"
 
 
+def test_sequential_ids_keep_the_prefix_as_it_is() -> None:
+    ids = SequentialIds("50%-off")
+
+    assert ids() == "50%-off-0001"
+
+
 def test_two_factories_with_the_same_prefix_give_the_same_ids() -> None:
     first, second = SequentialIds("order"), SequentialIds("order")
 

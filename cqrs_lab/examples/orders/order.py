@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from cqrs_lab.aggregate import Aggregate
@@ -32,9 +32,13 @@ class OrderStatus(StrEnum):
     SHIPPED = "shipped"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderState:
-    """Everything the write side knows about one order."""
+    """Everything the write side knows about one order.
+
+    Not frozen: an order is a mutable entity, and :meth:`Order.apply` updates its state in place
+    rather than building a new one per event. Events and commands stay frozen.
+    """
 
     customer_id: str = ""
     lines: tuple[OrderLine, ...] = ()
@@ -48,7 +52,10 @@ class OrderState:
         return sum(line.quantity * line.price for line in self.lines)
 
 
-_NO_ORDER_YET = OrderState()
+# Enum members read once: reading one from its class costs more than the whole status check.
+_OPEN = OrderStatus.OPEN
+_CANCELLED = OrderStatus.CANCELLED
+_SHIPPED = OrderStatus.SHIPPED
 
 
 def validate_line(product_id: str, quantity: int, price: float) -> None:
@@ -59,7 +66,7 @@ def validate_line(product_id: str, quantity: int, price: float) -> None:
         raise InvalidOrderError(
             f"quantity of {product_id!r} must be a whole number > 0, found {quantity!r}"
         )
-    if isinstance(price, bool) or not isinstance(price, int | float) or not math.isfinite(price):
+    if isinstance(price, bool) or not isinstance(price, (int, float)) or not math.isfinite(price):
         raise InvalidOrderError(f"price of {product_id!r} must be a finite number, found {price!r}")
     if price < 0:
         raise InvalidOrderError(f"price of {product_id!r} must be >= 0, found {price!r}")
@@ -68,9 +75,11 @@ def validate_line(product_id: str, quantity: int, price: float) -> None:
 class Order(Aggregate):
     """An order: created with lines, then added to, and finally cancelled or shipped."""
 
+    __slots__ = ("state",)
+
     def __init__(self, order_id: str) -> None:
         super().__init__(order_id)
-        self.state = _NO_ORDER_YET
+        self.state = OrderState()
 
     @classmethod
     def create(
@@ -121,7 +130,7 @@ class Order(Aggregate):
         self.record(OrderShipped(order_id=self.id))
 
     def _require_open(self, action: str) -> None:
-        if self.state.status is not OrderStatus.OPEN:
+        if self.state.status is not _OPEN:
             raise InvalidOrderError(
                 f"cannot {action} order {self.id!r}: it is {self.state.status.value}, "
                 "only an open order can change"
@@ -132,23 +141,20 @@ class Order(Aggregate):
         state = self.state
         match event:
             case OrderCreated():
-                self.state = OrderState(
-                    event.customer_id, event.items, OrderStatus.OPEN, event.shipping_address
-                )
+                state.customer_id = event.customer_id
+                state.lines = event.items
+                state.status = _OPEN
+                state.shipping_address = event.shipping_address
             case OrderItemAdded():
                 line = OrderLine(
                     product_id=event.product_id, quantity=event.quantity, price=event.price
                 )
-                lines = (*state.lines, line)
-                self.state = OrderState(
-                    state.customer_id, lines, state.status, state.shipping_address
-                )
+                state.lines = (*state.lines, line)
             case OrderCancelled():
-                self.state = replace(
-                    state, status=OrderStatus.CANCELLED, cancel_reason=event.reason
-                )
+                state.status = _CANCELLED
+                state.cancel_reason = event.reason
             case OrderShipped():
-                self.state = replace(state, status=OrderStatus.SHIPPED)
+                state.status = _SHIPPED
             case _:
                 raise TypeError(f"Order cannot apply {type(event).__name__}")
 
