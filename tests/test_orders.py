@@ -67,6 +67,30 @@ def test_an_order_without_items_is_refused(system: OrderSystem) -> None:
     assert isinstance(error, ValueError)
 
 
+def test_a_refused_order_uses_up_no_order_id(system: OrderSystem) -> None:
+    refused(system, CreateOrder(customer_id="cust-1", items=()), "needs at least one item")
+
+    assert create(system, TEA) == "order-0001"
+
+
+def test_an_order_created_with_a_new_id_draws_it_only_once_the_input_is_valid() -> None:
+    drawn: list[str] = []
+
+    def new_id() -> str:
+        drawn.append(f"order-{len(drawn) + 1}")
+        return drawn[-1]
+
+    with pytest.raises(InvalidOrderError):
+        Order.create_with_new_id(new_id, "cust-1", ())
+    order = Order.create_with_new_id(new_id, "cust-1", (TEA,))
+
+    assert drawn == ["order-1"]
+    assert order.id == "order-1"
+    assert order.pending_events == (
+        OrderCreated(order_id="order-1", customer_id="cust-1", items=(TEA,)),
+    )
+
+
 @pytest.mark.parametrize("customer_id", ["", "   ", None])
 def test_an_order_for_a_blank_customer_is_refused(system: OrderSystem, customer_id: Any) -> None:
     refused(

@@ -32,9 +32,9 @@ class OrderCommandHandlers:
         bus.register(ShipOrder, self.ship_order)
 
     def create_order(self, command: CreateOrder) -> Receipt:
-        """Open an order; its id is the receipt's stream id."""
-        order = Order.create(
-            self._order_ids(), command.customer_id, command.items, command.shipping_address
+        """Open an order; its id is the receipt's stream id, drawn once the command is valid."""
+        order = Order.create_with_new_id(
+            self._order_ids, command.customer_id, command.items, command.shipping_address
         )
         return self.orders.save(order, cause=command)
 

@@ -15,6 +15,7 @@ from cqrs_lab.examples.orders.events import (
     OrderItemAdded,
     OrderShipped,
 )
+from cqrs_lab.ids import IdFactory
 from cqrs_lab.messages import Event
 
 __all__ = ["InvalidOrderError", "Order", "OrderState", "OrderStatus", "validate_line"]
@@ -90,6 +91,18 @@ class Order(Aggregate):
         shipping_address: str = "",
     ) -> Order:
         """A new order recording :class:`OrderCreated`, once its input is valid."""
+        return cls.create_with_new_id(lambda: order_id, customer_id, items, shipping_address)
+
+    @classmethod
+    def create_with_new_id(
+        cls,
+        new_id: IdFactory,
+        customer_id: str,
+        items: tuple[OrderLine, ...],
+        shipping_address: str = "",
+    ) -> Order:
+        """Like :meth:`create`, with the id drawn from ``new_id`` only once the input is valid:
+        a refused order uses up no id."""
         if not isinstance(customer_id, str) or not customer_id.strip():
             raise InvalidOrderError(
                 f"customer_id must be a non-blank string, found {customer_id!r}"
@@ -100,6 +113,7 @@ class Order(Aggregate):
             if not isinstance(line, OrderLine):
                 raise InvalidOrderError(f"items must be OrderLine values, found {line!r}")
             validate_line(line.product_id, line.quantity, line.price)
+        order_id = new_id()
         order = cls(order_id)
         order.record(
             OrderCreated(
