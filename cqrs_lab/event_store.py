@@ -23,6 +23,7 @@ cqrs_lab.errors.ConcurrencyError: stream 'note-1': expected version 1, found ver
 from __future__ import annotations
 
 import threading
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
@@ -171,7 +172,10 @@ class InMemoryEventStore:
         self.registry = registry or EventRegistry()
         self._lock = threading.Lock()
         self._log: list[RecordedEvent] = []
-        self._streams: dict[str, list[RecordedEvent]] = {}  # stream id -> its records, in order
+        # stream id -> the log indexes of its records: an array of machine ints is one object the
+        # garbage collector never scans, where a list per stream was one more to visit, with a
+        # reference per record, at every full collection (a third of their cost in the benchmark)
+        self._streams: dict[str, array[int]] = {}
         self._subscribers: list[Subscriber] = []
         self._encoded = 0  # how many entries still hold encoded data, decoded on each read
 
@@ -254,7 +258,7 @@ class InMemoryEventStore:
             if expected_version != ANY_VERSION and expected_version != version:
                 raise ConcurrencyError(stream_id, expected_version, version)
             if stream is None:
-                stream = self._streams[stream_id] = []
+                stream = self._streams[stream_id] = _NEW_STREAM.__copy__()
             log = self._log
             position = len(log)
             now = self._clock.now()
@@ -271,8 +275,8 @@ class InMemoryEventStore:
                 record.event = event
                 record.metadata = metadata
                 record.__class__ = RecordedEvent
+                stream.append(len(log))
                 log.append(record)
-                stream.append(record)
             if encoded:
                 self._encoded += len(events)
             subscribers = self._subscribers
@@ -300,7 +304,12 @@ class InMemoryEventStore:
         lock.acquire()
         try:
             stream = self._streams.get(stream_id)
-            records = stream[from_version - 1 :] if stream else []
+            if stream:
+                log = self._log
+                indexes = stream[from_version - 1 :] if from_version > 1 else stream
+                records = [log[index] for index in indexes]
+            else:
+                records = []
         finally:
             lock.release()
         return self._decoded(records) if self._encoded else records
@@ -357,6 +366,7 @@ class InMemoryEventStore:
 
 # One record per event and one receipt per append, each built as an unfrozen twin slot by slot
 # and then given its frozen class (see messages._unfrozen_twin).
+_NEW_STREAM = array("q")  # copied for each new stream: cheaper than array("q")
 _RecordDraft = _unfrozen_twin(RecordedEvent)
 _ReceiptDraft = _unfrozen_twin(Receipt)
 
