@@ -33,13 +33,9 @@ class OrderStatus(StrEnum):
     SHIPPED = "shipped"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class OrderState:
-    """Everything the write side knows about one order.
-
-    Not frozen: an order is a mutable entity, and :meth:`Order.apply` updates its state in place
-    rather than building a new one per event. Events and commands stay frozen.
-    """
+    """Everything the write side knows about one order: a snapshot, see :attr:`Order.state`."""
 
     customer_id: str = ""
     lines: tuple[OrderLine, ...] = ()
@@ -76,11 +72,28 @@ def validate_line(product_id: str, quantity: int, price: float) -> None:
 class Order(Aggregate):
     """An order: created with lines, then added to, and finally cancelled or shipped."""
 
-    __slots__ = ("state",)
+    # The order keeps its state in attributes of its own, which apply() updates in place (an
+    # aggregate is a mutable entity); `state` hands out a frozen snapshot of them.
+    __slots__ = ("_cancel_reason", "_customer_id", "_lines", "_shipping_address", "_status")
 
     def __init__(self, order_id: str) -> None:
         super().__init__(order_id)
-        self.state = OrderState()
+        self._customer_id = ""
+        self._lines: tuple[OrderLine, ...] = ()
+        self._status = _OPEN
+        self._shipping_address = ""
+        self._cancel_reason = ""
+
+    @property
+    def state(self) -> OrderState:
+        """Everything the write side knows about the order, as a frozen snapshot."""
+        return OrderState(
+            self._customer_id,
+            self._lines,
+            self._status,
+            self._shipping_address,
+            self._cancel_reason,
+        )
 
     @classmethod
     def create(
@@ -144,31 +157,30 @@ class Order(Aggregate):
         self.record(OrderShipped(order_id=self.id))
 
     def _require_open(self, action: str) -> None:
-        if self.state.status is not _OPEN:
+        if self._status is not _OPEN:
             raise InvalidOrderError(
-                f"cannot {action} order {self.id!r}: it is {self.state.status.value}, "
+                f"cannot {action} order {self.id!r}: it is {self._status.value}, "
                 "only an open order can change"
             )
 
     def apply(self, event: Event) -> None:
         """Change state to reflect ``event``."""
-        state = self.state
         match event:
             case OrderCreated():
-                state.customer_id = event.customer_id
-                state.lines = event.items
-                state.status = _OPEN
-                state.shipping_address = event.shipping_address
+                self._customer_id = event.customer_id
+                self._lines = event.items
+                self._status = _OPEN
+                self._shipping_address = event.shipping_address
             case OrderItemAdded():
                 line = OrderLine(
                     product_id=event.product_id, quantity=event.quantity, price=event.price
                 )
-                state.lines = (*state.lines, line)
+                self._lines = (*self._lines, line)
             case OrderCancelled():
-                state.status = _CANCELLED
-                state.cancel_reason = event.reason
+                self._status = _CANCELLED
+                self._cancel_reason = event.reason
             case OrderShipped():
-                state.status = _SHIPPED
+                self._status = _SHIPPED
             case _:
                 raise TypeError(f"Order cannot apply {type(event).__name__}")
 
