@@ -44,7 +44,7 @@ class Aggregate:
     def record(self, event: Event) -> None:
         """Apply a new event and keep it to be saved."""
         self.apply(event)
-        self._pending = (*self._pending, event)
+        self._pending += (event,)
 
     @property
     def pending_events(self) -> tuple[Event, ...]:
