@@ -73,13 +73,23 @@ class Order(Aggregate):
     """An order: created with lines, then added to, and finally cancelled or shipped."""
 
     # The order keeps its state in attributes of its own, which apply() updates in place (an
-    # aggregate is a mutable entity); `state` hands out a frozen snapshot of them.
-    __slots__ = ("_cancel_reason", "_customer_id", "_lines", "_shipping_address", "_status")
+    # aggregate is a mutable entity); `state` hands out a frozen snapshot of them. Its rules
+    # look only at the status, so items added later are kept as their events and become
+    # OrderLines only when `state` is read.
+    __slots__ = (
+        "_added",
+        "_cancel_reason",
+        "_customer_id",
+        "_items",
+        "_shipping_address",
+        "_status",
+    )
 
     def __init__(self, order_id: str) -> None:
         super().__init__(order_id)
         self._customer_id = ""
-        self._lines: tuple[OrderLine, ...] = ()
+        self._items: tuple[OrderLine, ...] = ()  # the lines it was created with
+        self._added: tuple[OrderItemAdded, ...] = ()  # the items added since
         self._status = _OPEN
         self._shipping_address = ""
         self._cancel_reason = ""
@@ -87,9 +97,13 @@ class Order(Aggregate):
     @property
     def state(self) -> OrderState:
         """Everything the write side knows about the order, as a frozen snapshot."""
+        added = tuple(
+            OrderLine(product_id=item.product_id, quantity=item.quantity, price=item.price)
+            for item in self._added
+        )
         return OrderState(
             self._customer_id,
-            self._lines,
+            self._items + added,
             self._status,
             self._shipping_address,
             self._cancel_reason,
@@ -168,14 +182,11 @@ class Order(Aggregate):
         match event:
             case OrderCreated():
                 self._customer_id = event.customer_id
-                self._lines = event.items
+                self._items = event.items
                 self._status = _OPEN
                 self._shipping_address = event.shipping_address
             case OrderItemAdded():
-                line = OrderLine(
-                    product_id=event.product_id, quantity=event.quantity, price=event.price
-                )
-                self._lines = (*self._lines, line)
+                self._added += (event,)
             case OrderCancelled():
                 self._status = _CANCELLED
                 self._cancel_reason = event.reason
