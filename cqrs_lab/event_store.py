@@ -304,12 +304,12 @@ class InMemoryEventStore:
         lock.acquire()
         try:
             stream = self._streams.get(stream_id)
+            records = []
             if stream:
                 log = self._log
-                indexes = stream[from_version - 1 :] if from_version > 1 else stream
-                records = [log[index] for index in indexes]
-            else:
-                records = []
+                # a loop: most streams are short, and on 3.11 a comprehension is a function call
+                for index in stream[from_version - 1 :] if from_version > 1 else stream:
+                    records.append(log[index])
         finally:
             lock.release()
         return self._decoded(records) if self._encoded else records
