@@ -153,6 +153,7 @@ class Projector(Generic[Row]):
         self.backoff = backoff
         self.clock: Clock = clock or SystemClock()
         self.dead_letters: list[DeadLetter] = []
+        self._rebuild_letters: list[DeadLetter] = []
         self.failure: ProjectionFailedError | None = None
         self.generation = 1  # goes up with every blue/green switch
         self._stopping = threading.Event()
@@ -323,7 +324,9 @@ class Projector(Generic[Row]):
                 self._commit(model, record.position, changes)
                 return
         if self.policy is FailurePolicy.DEAD_LETTER:
-            self.dead_letters.append(
+            # a blue/green build parks its letters apart: they replace the live ones at the switch
+            letters = self.dead_letters if model is self.read_model else self._rebuild_letters
+            letters.append(
                 DeadLetter(
                     self.name,
                     record.position,
@@ -507,6 +510,8 @@ class Rebuild(Generic[Row]):
                 projector.read_model.clear()
                 projector.projection = projection
                 projector.failure = None
+                # the replay parks again whatever still fails; old letters would apply twice
+                projector.dead_letters = []
             self.target: ReadModel[Row] = projector.read_model
         else:
             live = projector.read_model
@@ -518,6 +523,7 @@ class Rebuild(Generic[Row]):
                     f"a blue/green rebuild needs an empty read model, found checkpoint "
                     f"{self.target.checkpoint}; pass a new one"
                 )
+            projector._rebuild_letters = []
 
     @property
     def done(self) -> int:
@@ -541,6 +547,8 @@ class Rebuild(Generic[Row]):
                     pass
                 projector.read_model = self.target
                 projector.projection = self.projection
+                projector.dead_letters = projector._rebuild_letters
+                projector._rebuild_letters = []
                 projector.generation += 1
                 projector._announce(self.target.checkpoint)
                 self.finished = True

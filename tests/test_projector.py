@@ -787,3 +787,20 @@ def test_repr_shows_name_checkpoint_head_and_policy(store: InMemoryEventStore) -
 
     expected = "Projector('tag_counts', checkpoint=1, head=2, policy=dead_letter)"
     assert repr(projector) == expected
+
+
+@pytest.mark.parametrize("mode", ["in_place", "blue_green"])
+def test_a_rebuild_leaves_no_stale_dead_letter_to_apply_twice(mode: str) -> None:
+    store, clock = new_store()
+    append_tags(store, "a", POISON, "b")
+    projection = PoisonAware()
+    projector = Projector(store, projection, clock=clock, policy="dead_letter")
+    projector.catch_up()
+    assert [letter.position for letter in projector.dead_letters] == [2]
+
+    projection.fixed = True
+    projector.rebuild(mode)  # the fixed projection now counts the poison during the replay
+
+    assert projector.dead_letters == []
+    assert projector.replay_dead_letters() == 0
+    assert rows_of(projector.read_model) == {"a": 1, POISON: 1, "b": 1}
