@@ -137,6 +137,26 @@ def check_read_arguments(after_position: int, limit: int | None) -> None:
         raise InvalidArgumentError(f"limit must be >= 1 or None, found {limit}")
 
 
+class Subscribers:
+    """The subscribers of one store, copy-on-write: an append in flight keeps notifying the
+    snapshot it started with (shared by every store)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.current: tuple[Subscriber, ...] = ()
+
+    def add(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Add ``subscriber``; returns a function that removes it again."""
+        with self._lock:
+            self.current = (*self.current, subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self.current = tuple(s for s in self.current if s is not subscriber)
+
+        return unsubscribe
+
+
 def notify_subscribers(subscribers: Iterable[Subscriber], head: int) -> None:
     """Tell every subscriber the new head after a commit (shared by every store).
 
@@ -176,7 +196,7 @@ class InMemoryEventStore:
         # garbage collector never scans, where a list per stream was one more to visit, with a
         # reference per record, at every full collection (a third of their cost in the benchmark)
         self._streams: dict[str, array[int]] = {}
-        self._subscribers: list[Subscriber] = []
+        self._subscribers = Subscribers()
         self._encoded = 0  # how many entries still hold encoded data, decoded on each read
 
     @property
@@ -279,7 +299,6 @@ class InMemoryEventStore:
                 log.append(record)
             if encoded:
                 self._encoded += len(events)
-            subscribers = self._subscribers
         finally:
             lock.release()
         receipt: Any = _ReceiptDraft()  # a Receipt, slot by slot
@@ -289,12 +308,10 @@ class InMemoryEventStore:
         receipt.command_id = metadata.causation_id
         receipt.wait = None
         receipt.__class__ = Receipt
+        subscribers = self._subscribers.current
         if subscribers:
-            self._notify(subscribers, position)
+            notify_subscribers(subscribers, position)
         return receipt
-
-    def _notify(self, subscribers: list[Subscriber], head: int) -> None:
-        notify_subscribers(subscribers, head)
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         """Events of one stream from ``from_version`` (inclusive); empty if there is none."""
@@ -346,15 +363,7 @@ class InMemoryEventStore:
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber(head)`` after every append; returns a function that unsubscribes."""
-        with self._lock:
-            # copy-on-write: an append in flight keeps notifying the list it started with
-            self._subscribers = [*self._subscribers, subscriber]
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._subscribers = [s for s in self._subscribers if s is not subscriber]
-
-        return unsubscribe
+        return self._subscribers.add(subscriber)
 
     def to_dataframe(self, after_position: int = 0, limit: int | None = None) -> pd.DataFrame:
         """The log as a table, one row per event (see :func:`log_frame`)."""

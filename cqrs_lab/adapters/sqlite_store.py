@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -35,6 +34,7 @@ from cqrs_lab.event_store import (
     NO_STREAM,
     Receipt,
     Subscriber,
+    Subscribers,
     check_append_arguments,
     check_read_arguments,
     log_frame,
@@ -113,8 +113,7 @@ class SqliteEventStore:
         self.registry = registry or EventRegistry()
         self.codec = EventCodec(self.registry)
         self._clock: Clock = clock or SystemClock()
-        self._subscribers: list[Subscriber] = []
-        self._subscribers_lock = threading.Lock()
+        self._subscribers = Subscribers()
         self._known_types: set[type[Event]] = set()
         with self.db.transaction() as connection:
             connection.execute(SCHEMA)
@@ -217,7 +216,7 @@ class SqliteEventStore:
                 raise ConcurrencyError(stream_id, expected_version, actual) from None
             position = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
         receipt = Receipt(stream_id, version + len(rows), position, causation)
-        subscribers = self._subscribers
+        subscribers = self._subscribers.current
         if subscribers:
             notify_subscribers(subscribers, position)
         return receipt
@@ -257,15 +256,7 @@ class SqliteEventStore:
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber(head)`` after every append; returns a function that unsubscribes."""
-        with self._subscribers_lock:
-            # copy-on-write: an append in flight keeps notifying the list it started with
-            self._subscribers = [*self._subscribers, subscriber]
-
-        def unsubscribe() -> None:
-            with self._subscribers_lock:
-                self._subscribers = [s for s in self._subscribers if s is not subscriber]
-
-        return unsubscribe
+        return self._subscribers.add(subscriber)
 
     def to_dataframe(self, after_position: int = 0, limit: int | None = None) -> pd.DataFrame:
         """The log as a table, one row per event (see :func:`~cqrs_lab.event_store.log_frame`)."""
