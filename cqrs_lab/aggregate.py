@@ -66,21 +66,31 @@ class Repository(Generic[A]):
     Args:
         store: where the streams live; the stream id is the aggregate id.
         factory: builds an empty aggregate for an id (usually the aggregate class itself).
+        not_found: builds the error :meth:`load` raises for an id with no stream, so a domain
+            can raise its own (default: :class:`AggregateNotFoundError`).
     """
 
-    def __init__(self, store: EventStore, factory: Callable[[str], A]) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        factory: Callable[[str], A],
+        *,
+        not_found: Callable[[str], Exception] | None = None,
+    ) -> None:
         self.store = store
         self._factory = factory
+        self._not_found = not_found or _aggregate_not_found
 
     def load(self, aggregate_id: str) -> A:
-        """The aggregate rebuilt from all its events; :class:`AggregateNotFoundError` if none."""
-        records = self.store.read_stream(aggregate_id)
-        if not records:
-            raise AggregateNotFoundError(f"no stream {aggregate_id!r} in the store")
+        """The aggregate rebuilt from all its events; the ``not_found`` error if there are none."""
+        version, events = self.store.read_stream_events(aggregate_id)
+        if not version:
+            raise self._not_found(aggregate_id)
         aggregate = self._factory(aggregate_id)
-        for record in records:
-            aggregate.apply(record.event)
-        aggregate.version = records[-1].stream_version
+        apply = aggregate.apply
+        for event in events:
+            apply(event)
+        aggregate.version = version
         return aggregate
 
     def save(self, aggregate: A, *, cause: Command | None = None) -> Receipt:
@@ -88,9 +98,16 @@ class Repository(Generic[A]):
 
         ``cause`` is the command being handled: it becomes the events' causation id.
         """
-        expected = aggregate.version if aggregate.version else NO_STREAM
+        # the aggregate's own fields are read and set here directly, not through pending_events
+        # and mark_saved: the repository is its partner in this module, and this runs per command
+        expected = aggregate.version or NO_STREAM
         receipt = self.store.append(
-            aggregate.id, aggregate.pending_events, expected, metadata=Metadata.caused_by(cause)
+            aggregate.id, aggregate._pending, expected, metadata=Metadata.caused_by(cause)
         )
-        aggregate.mark_saved(receipt.stream_version)
+        aggregate._pending = ()
+        aggregate.version = receipt.stream_version
         return receipt
+
+
+def _aggregate_not_found(aggregate_id: str) -> Exception:
+    return AggregateNotFoundError(f"no stream {aggregate_id!r} in the store")

@@ -124,6 +124,20 @@ def test_loading_a_missing_aggregate_is_an_aggregate_not_found_error(
     assert isinstance(caught.value, LookupError)
 
 
+def test_a_repository_raises_the_domain_s_own_error_for_a_missing_aggregate(
+    store: InMemoryEventStore,
+) -> None:
+    class NoSuchNotebookError(LookupError):
+        pass
+
+    notebooks = Repository(
+        store, Notebook, not_found=lambda book_id: NoSuchNotebookError(f"no notebook {book_id}")
+    )
+
+    with pytest.raises(NoSuchNotebookError, match="no notebook book-9"):
+        notebooks.load("book-9")
+
+
 def test_a_stale_aggregate_cannot_save_over_a_newer_stream(
     notebooks: Repository[Notebook], store: InMemoryEventStore
 ) -> None:

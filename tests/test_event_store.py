@@ -214,6 +214,7 @@ def test_read_all_takes_one_slice_of_the_log_and_never_walks_the_rest(
     page = store.read_all(after_position=500, limit=10)
 
     assert [r.position for r in page] == list(range(501, 511))
+    assert [r.event for r in page] == notes(*(f"n{index}" for index in range(500, 510)))
     assert spy.requests == [slice(500, 510, None)]
     assert spy.iterations == 0
 

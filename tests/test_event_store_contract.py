@@ -183,6 +183,20 @@ def test_read_stream_starts_at_from_version(store: Any) -> None:
     assert store.read_stream("a", from_version=4) == []
 
 
+def test_read_stream_events_gives_the_version_and_the_bare_events_of_one_stream(
+    store: Any,
+) -> None:
+    store.append("a", notes("1", "2"), NO_STREAM)
+    store.append("b", notes("x"), NO_STREAM)  # interleaved: a stream is not a slice of the log
+    store.append("a", notes("3"), 2)
+
+    version, events = store.read_stream_events("a")
+
+    assert version == 3
+    assert events == [r.event for r in store.read_stream("a")] == notes("1", "2", "3")
+    assert store.read_stream_events("missing") == (0, [])
+
+
 def test_expected_versions_are_enforced(store: Any) -> None:
     store.append("a", notes("1"), NO_STREAM)
     store.append("a", notes("2"), expected_version=1)
@@ -334,6 +348,7 @@ def test_old_schema_versions_are_upcast_on_read(make_store: StoreFactory) -> Non
         Priced(item="cup", cents=700),
     ]
     assert [r.schema_version for r in records] == [1, 2]  # as stored; the event is current
+    assert store.read_stream_events("p") == (2, [r.event for r in records])
 
 
 def test_encoded_events_of_unknown_types_are_refused_at_append(store: Any) -> None:

@@ -227,6 +227,11 @@ class SqliteEventStore:
             raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
         return self._records(self.db.fetchall(_READ_STREAM, (stream_id, from_version)))
 
+    def read_stream_events(self, stream_id: str) -> tuple[int, list[Event]]:
+        """The version of ``stream_id`` and its events without their envelopes, oldest first."""
+        records = self.read_stream(stream_id)
+        return (records[-1].stream_version if records else 0), [r.event for r in records]
+
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Up to ``limit`` events with position > ``after_position`` (exclusive), in order.
 
