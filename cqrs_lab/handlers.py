@@ -46,6 +46,8 @@ class MessageBus(Generic[M]):
 
     def __init__(self, *, middleware: tuple[Middleware, ...] = ()) -> None:
         self._handlers: dict[type, Callable[[Any], Any]] = {}
+        # the handlers a dispatch may call straight away: sync ones, while there is no middleware
+        self._direct: dict[type, Callable[[Any], Any]] = {}
         self._async_types: set[type] = set()
         self._middleware: tuple[Middleware, ...] = ()
         self._pipeline: NextStep = self._call_handler
@@ -67,6 +69,8 @@ class MessageBus(Generic[M]):
         self._handlers[message_type] = function
         if inspect.iscoroutinefunction(function):
             self._async_types.add(message_type)
+        elif not self._middleware:
+            self._direct[message_type] = function
 
     def handles(self, message_type: type[M]) -> Callable[[H], H]:
         """Decorator form of :meth:`register`: ``@bus.handles(CreateOrder)``."""
@@ -80,6 +84,7 @@ class MessageBus(Generic[M]):
     def use(self, middleware: Middleware) -> None:
         """Add middleware; the first added is the outermost."""
         self._middleware = (*self._middleware, middleware)
+        self._direct.clear()  # every dispatch goes through the middleware now
         pipeline: NextStep = self._call_handler
         for outer in reversed(self._middleware):
             pipeline = _wrap(outer, pipeline)
@@ -107,7 +112,8 @@ class MessageBus(Generic[M]):
         return handler(message)
 
     def _run(self, message: Any) -> Any:
-        return self._pipeline(message)
+        handler = self._direct.get(type(message))
+        return handler(message) if handler is not None else self._pipeline(message)
 
     async def _arun(self, message: Any, run: Callable[[Any], Any]) -> Any:
         # a worker thread has no running loop, so async handlers can be run there to completion

@@ -176,6 +176,17 @@ def test_the_first_middleware_added_is_the_outermost(bus: CommandBus) -> None:
     assert trace == ["outer>", "inner>", "handler", "<inner", "<outer"]
 
 
+def test_middleware_added_after_a_handler_still_runs_around_it(bus: CommandBus) -> None:
+    trace: list[str] = []
+    bus.register(Ping, receipt_for)
+    bus.dispatch(Ping())  # straight to the handler while there is no middleware
+
+    bus.use(tracing("late", trace))
+    bus.dispatch(Ping())
+
+    assert trace == ["late>", "<late"]
+
+
 def test_middleware_given_to_the_constructor_runs_in_the_order_given() -> None:
     trace: list[str] = []
     bus = CommandBus(
