@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cqrs_lab.aggregate import Repository
 from cqrs_lab.command_bus import CommandBus
-from cqrs_lab.errors import AggregateNotFoundError, DomainError
+from cqrs_lab.errors import DomainError
 from cqrs_lab.event_store import EventStore, Receipt
 from cqrs_lab.examples.orders.commands import AddOrderItem, CancelOrder, CreateOrder, ShipOrder
 from cqrs_lab.examples.orders.order import Order
@@ -21,7 +21,7 @@ class OrderCommandHandlers:
     """The handlers for every Order command, sharing one repository and one order-id factory."""
 
     def __init__(self, store: EventStore, order_ids: IdFactory) -> None:
-        self.orders: Repository[Order] = Repository(store, Order)
+        self.orders: Repository[Order] = Repository(store, Order, not_found=_order_not_found)
         self._order_ids = order_ids
 
     def register(self, bus: CommandBus) -> None:
@@ -40,24 +40,22 @@ class OrderCommandHandlers:
 
     def add_order_item(self, command: AddOrderItem) -> Receipt:
         """Add a line to an open order."""
-        order = self._load(command.order_id)
+        order = self.orders.load(command.order_id)
         order.add_item(command.product_id, command.quantity, command.price)
         return self.orders.save(order, cause=command)
 
     def cancel_order(self, command: CancelOrder) -> Receipt:
         """Cancel an open order."""
-        order = self._load(command.order_id)
+        order = self.orders.load(command.order_id)
         order.cancel(command.reason)
         return self.orders.save(order, cause=command)
 
     def ship_order(self, command: ShipOrder) -> Receipt:
         """Ship an open order."""
-        order = self._load(command.order_id)
+        order = self.orders.load(command.order_id)
         order.ship()
         return self.orders.save(order, cause=command)
 
-    def _load(self, order_id: str) -> Order:
-        try:
-            return self.orders.load(order_id)
-        except AggregateNotFoundError:
-            raise OrderNotFoundError(f"order {order_id!r} not found") from None
+
+def _order_not_found(order_id: str) -> Exception:
+    return OrderNotFoundError(f"order {order_id!r} not found")

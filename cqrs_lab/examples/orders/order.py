@@ -57,16 +57,25 @@ _SHIPPED = OrderStatus.SHIPPED
 
 def validate_line(product_id: str, quantity: int, price: float) -> None:
     """Raise :class:`InvalidOrderError` unless the line is a real product, count and price."""
+    # `type(x) is ...` first: the common case costs one comparison, and a bool is no number here
     if not isinstance(product_id, str) or not product_id.strip():
         raise InvalidOrderError(f"product_id must be a non-blank string, found {product_id!r}")
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+    if (type(quantity) is not int and not _is_int(quantity)) or quantity <= 0:
         raise InvalidOrderError(
             f"quantity of {product_id!r} must be a whole number > 0, found {quantity!r}"
         )
-    if isinstance(price, bool) or not isinstance(price, (int, float)) or not math.isfinite(price):
+    if (type(price) is not float and not _is_number(price)) or not math.isfinite(price):
         raise InvalidOrderError(f"price of {product_id!r} must be a finite number, found {price!r}")
     if price < 0:
         raise InvalidOrderError(f"price of {product_id!r} must be >= 0, found {price!r}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class Order(Aggregate):
@@ -154,7 +163,8 @@ class Order(Aggregate):
 
     def add_item(self, product_id: str, quantity: int, price: float) -> None:
         """Record :class:`OrderItemAdded` if the order is open and the line valid."""
-        self._require_open("add an item to")
+        if self._status is not _OPEN:
+            raise self._not_open("add an item to")
         validate_line(product_id, quantity, price)
         self.record(
             OrderItemAdded(order_id=self.id, product_id=product_id, quantity=quantity, price=price)
@@ -162,20 +172,21 @@ class Order(Aggregate):
 
     def cancel(self, reason: str) -> None:
         """Record :class:`OrderCancelled` if the order is open."""
-        self._require_open("cancel")
+        if self._status is not _OPEN:
+            raise self._not_open("cancel")
         self.record(OrderCancelled(order_id=self.id, reason=reason))
 
     def ship(self) -> None:
         """Record :class:`OrderShipped` if the order is open."""
-        self._require_open("ship")
+        if self._status is not _OPEN:
+            raise self._not_open("ship")
         self.record(OrderShipped(order_id=self.id))
 
-    def _require_open(self, action: str) -> None:
-        if self._status is not _OPEN:
-            raise InvalidOrderError(
-                f"cannot {action} order {self.id!r}: it is {self._status.value}, "
-                "only an open order can change"
-            )
+    def _not_open(self, action: str) -> InvalidOrderError:
+        return InvalidOrderError(
+            f"cannot {action} order {self.id!r}: it is {self._status.value}, "
+            "only an open order can change"
+        )
 
     def apply(self, event: Event) -> None:
         """Change state to reflect ``event``."""
