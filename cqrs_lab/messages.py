@@ -16,16 +16,17 @@ Where a stored event sits (stream, version, global position, time, correlation) 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
+
+from cqrs_lab.construction import FasterInit, unfrozen_twin
 
 __all__ = ["Command", "Event", "Metadata", "Query", "RecordedEvent"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class Command:
+class Command(FasterInit):
     """An intent to change state, named in the imperative (``CreateOrder``).
 
     ``command_id``, ``issued_at`` and ``correlation_id`` are stamped by the command bus from its
@@ -38,7 +39,7 @@ class Command:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Event:
+class Event(FasterInit):
     """A fact that happened, named in the past tense (``OrderCreated``).
 
     ``schema_version`` is the version of the class's fields; raise it when the fields change and
@@ -56,7 +57,7 @@ class Event:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Query:
+class Query(FasterInit):
     """A request for data that changes nothing (``GetOrderById``)."""
 
 
@@ -77,31 +78,14 @@ class Metadata:
                 correlation_id=command.correlation_id or command.command_id,
                 causation_id=command.command_id,
             )
-        metadata: Any = _MetadataDraft()  # one per save: built slot by slot (see below)
+        metadata: Any = _MetadataDraft()
         metadata.correlation_id = command.correlation_id or command.command_id
         metadata.causation_id = command.command_id
         metadata.__class__ = Metadata
         return metadata
 
 
-def _unfrozen_twin(cls: type) -> type:
-    """A plain class with the slots of the frozen, slotted dataclass ``cls``, and nothing else.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``. The kit
-    builds a metadata per save, a record per event and a receipt per append: each is a twin
-    filled slot by slot (a plain attribute store each) whose ``__class__`` is then set to ``cls``
-    -- same layout, same values, frozen from then on -- for well under half the cost. (The order
-    views build their rows the same way.) Fails at import if the two layouts could not be swapped.
-    A slot left unset would only fail when read: tests compare what the kit builds this way with
-    instances built by ``__init__``.
-    """
-    names = tuple(f.name for f in dataclasses.fields(cls))
-    twin = type(f"_{cls.__name__}Draft", (), {"__slots__": names})
-    twin().__class__ = cls  # a TypeError now rather than on the first append
-    return twin
-
-
-_MetadataDraft = _unfrozen_twin(Metadata)
+_MetadataDraft = unfrozen_twin(Metadata)  # one per save: see construction.unfrozen_twin
 _NO_METADATA = Metadata()
 
 
