@@ -287,6 +287,8 @@ class InMemoryEventStore:
             if expected_version != ANY_VERSION and expected_version != version:
                 raise ConcurrencyError(stream_id, expected_version, version)
             log = self._log
+            correlation_id = metadata.correlation_id
+            causation_id = metadata.causation_id
             now = self._clock.now()
             for event in events:
                 version += 1
@@ -298,7 +300,8 @@ class InMemoryEventStore:
                 record.event_type = event.type_name
                 record.schema_version = event.schema_version
                 record.event = event
-                record.metadata = metadata
+                record.correlation_id = correlation_id
+                record.causation_id = causation_id
                 record.__class__ = RecordedEvent
                 self._previous.append(last)
                 last = len(log)

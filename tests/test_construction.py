@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from cqrs_lab.construction import FasterInit, faster_init, faster_replace, unfrozen_twin
-from cqrs_lab.messages import Command, Event, Metadata, RecordedEvent
+from cqrs_lab.messages import Command, Event, RecordedEvent
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -294,7 +294,7 @@ def test_an_unfrozen_twin_given_the_frozen_class_equals_an_instance_built_by_ini
     cases: list[tuple[type, dict[str, Any]]] = [
         (RecordedEvent, {"position": 1, "stream_id": "s-1", "stream_version": 1,
                          "recorded_at": WHEN, "event_type": "Renamed", "schema_version": 1,
-                         "event": renamed, "metadata": Metadata(correlation_id="r-1")}),
+                         "event": renamed, "correlation_id": "r-1", "causation_id": "c-1"}),
         (resize, {"command_id": "c-1", "issued_at": WHEN, "correlation_id": "",
                   "name": "b", "size": 3}),
     ]  # fmt: skip

@@ -84,8 +84,10 @@ def test_read_stream_returns_the_stream_in_version_order_with_its_envelope(
         event_type="Noted",
         schema_version=1,
         event=Noted(text="a"),
-        metadata=metadata,
+        correlation_id="req-1",
+        causation_id="cmd-1",
     )
+    assert first.metadata == second.metadata == metadata
     assert (second.position, second.stream_version, second.event) == (2, 2, Noted(text="b"))
     assert second.recorded_at == DEFAULT_START  # one append, one time
 
@@ -111,7 +113,7 @@ def test_records_receipts_and_metadata_built_by_the_kit_are_complete_frozen_enve
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(envelope, names[0], "changed")
     assert receipt.wait is None and receipt.caught_up is None
-    assert record.metadata is metadata
+    assert record.metadata == metadata
 
 
 def test_events_appended_without_metadata_have_empty_metadata(store: InMemoryEventStore) -> None:

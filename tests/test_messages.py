@@ -129,10 +129,12 @@ def test_a_recorded_event_exposes_its_correlation_and_causation_ids() -> None:
         event_type="Noted",
         schema_version=1,
         event=Noted(text="hi"),
-        metadata=Metadata(correlation_id="req-1", causation_id="cmd-2"),
+        correlation_id="req-1",
+        causation_id="cmd-2",
     )
 
     assert recorded.correlation_id == "req-1"
     assert recorded.causation_id == "cmd-2"
+    assert recorded.metadata == Metadata(correlation_id="req-1", causation_id="cmd-2")
     with pytest.raises(FrozenInstanceError):
         recorded.position = 4  # type: ignore[misc]

@@ -254,7 +254,8 @@ class SqliteEventStore:
                     event_type,
                     schema,
                     loads(event_type, schema, data),
-                    Metadata(corr, caus),
+                    corr,
+                    caus,
                 )
             )
         return records
