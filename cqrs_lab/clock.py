@@ -12,9 +12,11 @@ Nothing in the kit reads the wall clock by itself: every component takes a clock
 
 from __future__ import annotations
 
+import itertools
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from cqrs_lab.errors import InvalidArgumentError
 
@@ -60,28 +62,31 @@ class ManualClock:
             )
         if step < 0:
             raise InvalidArgumentError(f"step must be >= 0 seconds, found {step}")
-        self._now = start
         self._step = timedelta(seconds=step)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # for advance(); readings need none
+        self._start_at(start)
+
+    def _start_at(self, start: datetime) -> None:
+        # The readings come from an iterator over start, start + step, ...: next() on it runs in
+        # C, so two threads never get the same reading, without a lock -- and the kit reads the
+        # clock twice per command (stamp and append).
+        self._start = start
+        self._last: datetime | None = None  # the last reading handed out, for peek()
+        readings = itertools.accumulate(itertools.repeat(self._step), initial=start)
+        self._readings = cast(Iterator[datetime], readings)  # typeshed cannot tell the sum
 
     def now(self) -> datetime:
         """Return the current time, then move on by ``step``."""
-        if not self._step:  # time stands still: reading one attribute needs no lock
-            return self._now
-        # acquire/release rather than `with`: half the cost, and the kit reads the clock twice
-        # per command (stamp and append); the try makes a failed addition release the lock too
-        lock = self._lock
-        lock.acquire()
-        try:
-            current = self._now
-            self._now = current + self._step
-        finally:
-            lock.release()
-        return current
+        if not self._step:  # time stands still
+            return self._start
+        self._last = reading = next(self._readings)
+        return reading
 
     def peek(self) -> datetime:
-        """Return the current time without moving on."""
-        return self._now
+        """Return the current time without moving on (while other threads read the clock, it
+        may lag one reading behind them)."""
+        last = self._last
+        return self._start if last is None else last + self._step
 
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward by ``seconds`` (>= 0) and return the new time."""
@@ -90,8 +95,8 @@ class ManualClock:
                 f"seconds must be >= 0, found {seconds}: time never runs back"
             )
         with self._lock:
-            self._now += timedelta(seconds=seconds)
-            return self._now
+            self._start_at(self.peek() + timedelta(seconds=seconds))
+            return self._start
 
     def __repr__(self) -> str:
-        return f"ManualClock({self._now.isoformat()!r}, step={self._step.total_seconds()})"
+        return f"ManualClock({self.peek().isoformat()!r}, step={self._step.total_seconds()})"

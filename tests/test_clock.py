@@ -84,15 +84,39 @@ def test_concurrent_readers_of_a_stepping_clock_never_get_the_same_time() -> Non
     assert clock.peek() == DEFAULT_START + timedelta(seconds=8_000)
 
 
-def test_a_stepping_clock_that_runs_out_of_time_raises_and_stays_usable() -> None:
+def test_a_stepping_clock_that_runs_out_of_time_raises_on_every_reading_past_the_end() -> None:
     end = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
     clock = ManualClock(end, step=1.0)
 
-    for _ in range(2):  # the second reading would hang if the first had kept the lock
+    assert clock.now() == end  # the last time a datetime can hold
+    for _ in range(2):  # an error on one reading leaves the next one failing the same way
         with pytest.raises(OverflowError):
             clock.now()
 
-    assert clock.advance(0) == end
+
+def test_readings_from_many_threads_are_each_one_step_apart() -> None:
+    clock = ManualClock(step=1.0)
+    readings: list[datetime] = []
+
+    def read() -> None:
+        readings.extend(clock.now() for _ in range(2_000))
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(readings) == [DEFAULT_START + timedelta(seconds=s) for s in range(16_000)]
+
+
+def test_advance_moves_on_from_the_next_reading_of_a_stepping_clock() -> None:
+    clock = ManualClock(step=1.0)
+    clock.now()  # 09:00:00; the next would be 09:00:01
+
+    assert clock.advance(10) == DEFAULT_START + timedelta(seconds=11)
+    assert clock.now() == DEFAULT_START + timedelta(seconds=11)
+    assert clock.peek() == DEFAULT_START + timedelta(seconds=12)
 
 
 def test_system_clock_tells_timezone_aware_utc_time() -> None:
