@@ -105,9 +105,7 @@ class CommandBus(MessageBus[Command]):
         command has succeeded either way.
         """
         if consistency is _EVENTUAL:  # the default: nothing to check or wait for
-            stamped = self.stamp(command)
-            handler = self._direct.get(type(stamped))
-            result = handler(stamped) if handler is not None else self._pipeline(stamped)
+            result = self._run(self.stamp(command))
             return result if type(result) is Receipt else self._checked(result, command)
         mode = self._mode(consistency, projections, timeout)
         receipt = self._checked(self._run(self.stamp(command)), command)

@@ -267,7 +267,7 @@ class InMemoryEventStore:
             if not isinstance(item, EncodedEvent):
                 raise InvalidArgumentError(f"expected EncodedEvent, found {type(item).__name__}")
             self.registry.event_type(item.type_name)  # unknown types are rejected now, not later
-        return self._append(stream_id, encoded, expected_version, metadata or Metadata(), True)
+        return self._append(stream_id, encoded, expected_version, metadata or _NO_METADATA, True)
 
     def _append(
         self,
@@ -368,11 +368,7 @@ class InMemoryEventStore:
             lock.release()
         events.reverse()
         if self._encoded:
-            decode = self.registry.decode
-            events = [
-                decode(e.type_name, e.schema_version, e.data) if type(e) is EncodedEvent else e
-                for e in events
-            ]
+            events = [self._decode_event(e) if type(e) is EncodedEvent else e for e in events]
         return version, events
 
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
@@ -392,9 +388,12 @@ class InMemoryEventStore:
         return [self._decode(r) if isinstance(r.event, EncodedEvent) else r for r in records]
 
     def _decode(self, record: RecordedEvent) -> RecordedEvent:
-        encoded: EncodedEvent = record.event  # type: ignore[assignment]
-        event = self.registry.decode(encoded.type_name, encoded.schema_version, encoded.data)
-        return dataclasses.replace(record, event=event)
+        return dataclasses.replace(record, event=self._decode_event(record.event))
+
+    def _decode_event(self, encoded: Any) -> Event:
+        """The event stored as ``encoded`` (an :class:`EncodedEvent`), upcast to the current
+        schema."""
+        return self.registry.decode(encoded.type_name, encoded.schema_version, encoded.data)
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber(head)`` after every append; returns a function that unsubscribes."""
@@ -408,8 +407,8 @@ class InMemoryEventStore:
         return f"InMemoryEventStore(head={self.head}, streams={len(self._last)})"
 
 
-# One record per event read and one receipt per append, each built as an unfrozen twin slot by
-# slot and then given its frozen class (see construction.unfrozen_twin).
+# One record per event and one receipt per append, each built as an unfrozen twin slot by slot
+# and then given its frozen class (see construction.unfrozen_twin).
 _RecordDraft = unfrozen_twin(RecordedEvent)
 _ReceiptDraft = unfrozen_twin(Receipt)
 _NO_METADATA = Metadata()
@@ -417,8 +416,6 @@ _NO_METADATA = Metadata()
 
 def log_frame(records: Iterable[RecordedEvent]) -> pd.DataFrame:
     """A DataFrame of recorded events: envelope columns, then the event's own fields as ``data``."""
-    import dataclasses
-
     import pandas as pd
 
     rows = [
