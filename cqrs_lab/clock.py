@@ -13,8 +13,10 @@ Nothing in the kit reads the wall clock by itself: every component takes a clock
 from __future__ import annotations
 
 import itertools
+import operator
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, cast, runtime_checkable
 
@@ -54,6 +56,9 @@ class ManualClock:
         step: seconds added after each call to :meth:`now`; 0 keeps time still.
     """
 
+    now: Callable[[], datetime]
+    """Return the current time, then move on by ``step``."""
+
     def __init__(self, start: datetime = DEFAULT_START, *, step: float = 0.0) -> None:
         if start.tzinfo is None:
             raise InvalidArgumentError(
@@ -67,26 +72,23 @@ class ManualClock:
         self._start_at(start)
 
     def _start_at(self, start: datetime) -> None:
-        # The readings come from an iterator over start, start + step, ...: next() on it runs in
-        # C, so two threads never get the same reading, without a lock -- and the kit reads the
-        # clock twice per command (stamp and append).
+        # `now` is the __next__ of a C iterator: start, then start + step after each reading.
+        # A reading runs no Python code (the kit reads the clock twice per command), and two
+        # threads never get the same reading, without a lock. The two repeats it draws from
+        # count for peek(): `_first` is empty once the first reading is out, and each later
+        # reading takes one of `_steps`.
         self._start = start
-        self._last: datetime | None = None  # the last reading handed out, for peek()
-        readings = itertools.accumulate(itertools.repeat(self._step), initial=start)
-        self._readings = cast(Iterator[datetime], readings)  # typeshed cannot tell the sum
-
-    def now(self) -> datetime:
-        """Return the current time, then move on by ``step``."""
-        if not self._step:  # time stands still
-            return self._start
-        self._last = reading = next(self._readings)
-        return reading
+        self._first = itertools.repeat(start, 1)
+        self._steps = itertools.repeat(self._step, sys.maxsize)
+        sums = itertools.accumulate(itertools.chain(self._first, self._steps))
+        readings = cast(Iterator[datetime], sums)  # typeshed cannot tell the sum's type
+        self.now = readings.__next__ if self._step else itertools.repeat(start).__next__
 
     def peek(self) -> datetime:
-        """Return the current time without moving on (while other threads read the clock, it
-        may lag one reading behind them)."""
-        last = self._last
-        return self._start if last is None else last + self._step
+        """Return the current time without moving on."""
+        if not self._step or operator.length_hint(self._first):
+            return self._start
+        return self._start + self._step * (1 + sys.maxsize - operator.length_hint(self._steps))
 
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward by ``seconds`` (>= 0) and return the new time."""
