@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 
 from cqrs_lab.errors import AggregateNotFoundError
 from cqrs_lab.event_store import NO_STREAM, EventStore, Receipt
-from cqrs_lab.messages import Command, Event, Metadata
+from cqrs_lab.messages import Command, Event
 
 __all__ = ["Aggregate", "Repository"]
 
@@ -101,9 +101,7 @@ class Repository(Generic[A]):
         # the aggregate's own fields are read and set here directly, not through pending_events
         # and mark_saved: the repository is its partner in this module, and this runs per command
         expected = aggregate.version or NO_STREAM
-        receipt = self.store.append(
-            aggregate.id, aggregate._pending, expected, metadata=Metadata.caused_by(cause)
-        )
+        receipt = self.store.append(aggregate.id, aggregate._pending, expected, cause=cause)
         aggregate._pending = ()
         aggregate.version = receipt.stream_version
         return receipt

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 from cqrs_lab.clock import Clock, SystemClock
 from cqrs_lab.construction import unfrozen_twin
 from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError, SubscriberError
-from cqrs_lab.messages import Event, Metadata, RecordedEvent
+from cqrs_lab.messages import Command, Event, Metadata, RecordedEvent
 from cqrs_lab.upcasting import EncodedEvent, EventRegistry
 
 if TYPE_CHECKING:
@@ -97,8 +97,13 @@ class EventStore(Protocol):
         expected_version: int = ANY_VERSION,
         *,
         metadata: Metadata | None = None,
+        cause: Command | None = None,
     ) -> Receipt:
-        """Append ``events`` to ``stream_id`` atomically if its version is ``expected_version``."""
+        """Append ``events`` to ``stream_id`` atomically if its version is ``expected_version``.
+
+        The events' correlation and causation ids come from ``metadata``, or from ``cause``, the
+        command they answer (as :meth:`Metadata.caused_by` would give them); not from both.
+        """
         ...
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
@@ -120,6 +125,20 @@ class EventStore(Protocol):
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber(head)`` after every append; returns a function that unsubscribes."""
         ...
+
+
+def provenance(metadata: Metadata | None, cause: Command | None) -> tuple[str, str]:
+    """The correlation and causation ids an append stores, from its ``metadata`` or ``cause``
+    (shared by every store)."""
+    if cause is None:
+        return ("", "") if metadata is None else (metadata.correlation_id, metadata.causation_id)
+    if metadata is not None:
+        raise InvalidArgumentError(
+            "append takes metadata= or cause=, not both: cause stands for Metadata.caused_by(cause)"
+        )
+    if not isinstance(cause, Command):
+        raise InvalidArgumentError(f"cause must be a Command, found {type(cause).__name__}")
+    return cause.correlation_id or cause.command_id, cause.command_id
 
 
 def check_append_arguments(stream_id: str, events: Sequence[Any], expected_version: int) -> None:
@@ -232,12 +251,15 @@ class InMemoryEventStore:
         expected_version: int = ANY_VERSION,
         *,
         metadata: Metadata | None = None,
+        cause: Command | None = None,
     ) -> Receipt:
         """Append ``events`` to ``stream_id`` atomically if its version is ``expected_version``.
 
         ``expected_version`` is a version number, :data:`NO_STREAM` (the stream must not exist) or
         :data:`ANY_VERSION`. On a mismatch nothing is written and :class:`ConcurrencyError` tells
-        both versions. Subscribers are notified after the lock is released.
+        both versions. Subscribers are notified after the lock is released. The events'
+        correlation and causation ids come from ``metadata`` or from ``cause``, the command
+        they answer (its id is their causation id); not from both.
         """
         if type(stream_id) is not str or not stream_id or not events or expected_version < -1:
             check_append_arguments(stream_id, events, expected_version)  # says what is wrong
@@ -246,7 +268,12 @@ class InMemoryEventStore:
                 raise InvalidArgumentError(
                     f"append to {stream_id!r} takes Event instances, found {type(event).__name__}"
                 )
-        return self._append(stream_id, events, expected_version, metadata or _NO_METADATA, False)
+        if metadata is None and isinstance(cause, Command):  # a repository's save, inline
+            causation = cause.command_id
+            correlation = cause.correlation_id or causation
+        else:
+            correlation, causation = provenance(metadata, cause)
+        return self._append(stream_id, events, expected_version, correlation, causation, False)
 
     def append_encoded(
         self,
@@ -255,6 +282,7 @@ class InMemoryEventStore:
         expected_version: int = ANY_VERSION,
         *,
         metadata: Metadata | None = None,
+        cause: Command | None = None,
     ) -> Receipt:
         """Append events given as plain data (e.g. written by an older version of the code).
 
@@ -267,14 +295,16 @@ class InMemoryEventStore:
             if not isinstance(item, EncodedEvent):
                 raise InvalidArgumentError(f"expected EncodedEvent, found {type(item).__name__}")
             self.registry.event_type(item.type_name)  # unknown types are rejected now, not later
-        return self._append(stream_id, encoded, expected_version, metadata or _NO_METADATA, True)
+        correlation, causation = provenance(metadata, cause)
+        return self._append(stream_id, encoded, expected_version, correlation, causation, True)
 
     def _append(
         self,
         stream_id: str,
         events: Sequence[Event | EncodedEvent],
         expected_version: int,
-        metadata: Metadata,
+        correlation_id: str,
+        causation_id: str,
         encoded: bool,
     ) -> Receipt:
         # encoded entries hold an EncodedEvent in place of the event until _decoded() reads them.
@@ -287,8 +317,6 @@ class InMemoryEventStore:
             if expected_version != ANY_VERSION and expected_version != version:
                 raise ConcurrencyError(stream_id, expected_version, version)
             log = self._log
-            correlation_id = metadata.correlation_id
-            causation_id = metadata.causation_id
             now = self._clock.now()
             for event in events:
                 version += 1
@@ -316,7 +344,7 @@ class InMemoryEventStore:
         receipt.stream_id = stream_id
         receipt.stream_version = version
         receipt.position = position
-        receipt.command_id = metadata.causation_id
+        receipt.command_id = causation_id
         receipt.wait = None
         receipt.__class__ = Receipt
         subscribers = self._subscribers.current
@@ -411,7 +439,6 @@ class InMemoryEventStore:
 # and then given its frozen class (see construction.unfrozen_twin).
 _RecordDraft = unfrozen_twin(RecordedEvent)
 _ReceiptDraft = unfrozen_twin(Receipt)
-_NO_METADATA = Metadata()
 
 
 def log_frame(records: Iterable[RecordedEvent]) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from cqrs_lab.errors import (
 from cqrs_lab.event_store import ANY_VERSION, NO_STREAM, EventStore, InMemoryEventStore, Receipt
 from cqrs_lab.examples.orders.commands import OrderLine
 from cqrs_lab.examples.orders.events import OrderCreated, order_event_registry
-from cqrs_lab.messages import Event, Metadata, RecordedEvent
+from cqrs_lab.messages import Command, Event, Metadata, RecordedEvent
 from cqrs_lab.upcasting import EncodedEvent, EventRegistry
 
 
@@ -127,6 +127,39 @@ def test_append_returns_a_receipt_and_records_the_envelope(make_store: StoreFact
     assert records[1].metadata == metadata
     assert records[2].metadata == Metadata()
     assert store.stream_ids() == ["a", "b"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Write(Command):
+    text: str
+
+
+def test_a_cause_gives_the_events_the_ids_caused_by_would(store: Any) -> None:
+    command = Write(text="x", command_id="cmd-7", correlation_id="conv-1")
+    uncorrelated = Write(text="y", command_id="cmd-8")
+
+    receipt = store.append("a", notes("one", "two"), NO_STREAM, cause=command)
+    store.append("b", notes("three"), NO_STREAM, cause=uncorrelated)
+
+    assert receipt.command_id == "cmd-7"
+    records = store.read_all()
+    assert [r.metadata for r in records[:2]] == [Metadata.caused_by(command)] * 2
+    assert records[0].metadata == Metadata(correlation_id="conv-1", causation_id="cmd-7")
+    assert records[2].metadata == Metadata(correlation_id="cmd-8", causation_id="cmd-8")
+
+
+def test_an_append_with_both_metadata_and_cause_or_a_cause_that_is_no_command_writes_nothing(
+    store: Any,
+) -> None:
+    command = Write(text="x", command_id="cmd-1")
+    with pytest.raises(InvalidArgumentError, match="metadata= or cause=, not both"):
+        store.append("a", notes("x"), metadata=Metadata("c", "cmd-1"), cause=command)
+    with pytest.raises(InvalidArgumentError, match="cause must be a Command, found str"):
+        store.append("a", notes("x"), cause="cmd-1")
+    with pytest.raises(InvalidArgumentError, match="cause must be a Command, found Noted"):
+        store.append_encoded("a", [EncodedEvent("Noted", 1, {"text": "x"})], cause=Noted(text="x"))
+    assert store.head == 0
+    assert store.stream_ids() == []
 
 
 def test_nested_events_come_back_equal(make_store: StoreFactory) -> None:

@@ -39,8 +39,9 @@ from cqrs_lab.event_store import (
     check_read_arguments,
     log_frame,
     notify_subscribers,
+    provenance,
 )
-from cqrs_lab.messages import Event, Metadata, RecordedEvent
+from cqrs_lab.messages import Command, Event, Metadata, RecordedEvent
 from cqrs_lab.serialization import EventCodec, dumps
 from cqrs_lab.upcasting import EncodedEvent, EventRegistry
 
@@ -143,13 +144,16 @@ class SqliteEventStore:
         expected_version: int = ANY_VERSION,
         *,
         metadata: Metadata | None = None,
+        cause: Command | None = None,
     ) -> Receipt:
         """Append ``events`` to ``stream_id`` in one transaction if its version is as expected.
 
         On a mismatch nothing is written and :class:`~cqrs_lab.errors.ConcurrencyError` tells
-        both versions. Subscribers are notified after the commit.
+        both versions. Subscribers are notified after the commit. The events' correlation and
+        causation ids come from ``metadata`` or from ``cause``, the command they answer.
         """
         check_append_arguments(stream_id, events, expected_version)
+        ids = provenance(metadata, cause)
         rows: list[_Row] = []
         for event in events:
             if not isinstance(event, Event):
@@ -160,7 +164,7 @@ class SqliteEventStore:
                 self._learn(type(event))
             encoded = self.codec.encode(event)
             rows.append((encoded.type_name, encoded.schema_version, self.codec.dumps(encoded)))
-        return self._append(stream_id, rows, expected_version, metadata or Metadata())
+        return self._append(stream_id, rows, expected_version, ids)
 
     def _learn(self, event_type: type[Event]) -> None:
         try:
@@ -178,6 +182,7 @@ class SqliteEventStore:
         expected_version: int = ANY_VERSION,
         *,
         metadata: Metadata | None = None,
+        cause: Command | None = None,
     ) -> Receipt:
         """Append events given as plain data (e.g. written by an older version of the code).
 
@@ -186,23 +191,24 @@ class SqliteEventStore:
         """
         encoded = list(events)
         check_append_arguments(stream_id, encoded, expected_version)
+        ids = provenance(metadata, cause)
         rows: list[_Row] = []
         for item in encoded:
             if not isinstance(item, EncodedEvent):
                 raise InvalidArgumentError(f"expected EncodedEvent, found {type(item).__name__}")
             self.registry.event_type(item.type_name)  # unknown types are rejected now, not later
             rows.append((item.type_name, item.schema_version, dumps(item.data)))
-        return self._append(stream_id, rows, expected_version, metadata or Metadata())
+        return self._append(stream_id, rows, expected_version, ids)
 
     def _append(
-        self, stream_id: str, rows: list[_Row], expected_version: int, metadata: Metadata
+        self, stream_id: str, rows: list[_Row], expected_version: int, ids: tuple[str, str]
     ) -> Receipt:
         with self.db.transaction() as connection:
             version = connection.execute(_VERSION, (stream_id,)).fetchone()[0]
             if expected_version != ANY_VERSION and expected_version != version:
                 raise ConcurrencyError(stream_id, expected_version, version)
             recorded_at = self._clock.now().isoformat()
-            correlation, causation = metadata.correlation_id, metadata.causation_id
+            correlation, causation = ids
             try:
                 connection.executemany(
                     _INSERT,

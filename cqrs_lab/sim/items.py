@@ -31,7 +31,7 @@ from typing import ClassVar
 from cqrs_lab.command_bus import CommandBus
 from cqrs_lab.errors import CqrsLabError
 from cqrs_lab.event_store import EventStore, Receipt
-from cqrs_lab.messages import Command, Event, Metadata, Query, RecordedEvent
+from cqrs_lab.messages import Command, Event, Query, RecordedEvent
 from cqrs_lab.projection import Changes, InMemoryReadModel, Projection, ReadModel, RowReader
 from cqrs_lab.query_bus import QueryBus
 
@@ -90,7 +90,7 @@ def register_item_handlers(bus: CommandBus, store: EventStore) -> None:
     def add_item(command: AddItem) -> Receipt:
         key = command.key
         event = PoisonItemAdded(key=key) if command.poison else ItemAdded(key=key)
-        return store.append(key, (event,), metadata=Metadata.caused_by(command))
+        return store.append(key, (event,), cause=command)
 
     bus.register(AddItem, add_item)
 
