@@ -310,6 +310,15 @@ def test_an_unfrozen_twin_given_the_frozen_class_equals_an_instance_built_by_ini
             setattr(draft, next(iter(values)), "changed")
 
 
+def test_a_twin_of_a_frozen_subclass_sets_attributes_the_plain_way() -> None:
+    # __setattr__ and __delattr__ fill one C slot together: were either still the frozen base's
+    # Python function, every store on the twin would go through a Python-level lookup
+    twin = unfrozen_twin(_slotted_event())
+
+    assert twin.__setattr__ is object.__setattr__
+    assert twin.__delattr__ is object.__delattr__
+
+
 # --- regressions: each of these once went wrong ------------------------------------------------
 
 
