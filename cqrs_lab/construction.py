@@ -158,37 +158,44 @@ def faster_replace(cls: type, names: tuple[str, ...]) -> Callable[..., Any] | No
     """``replace(instance, *values)``: a copy of an instance of ``cls`` with the fields ``names``
     set to ``values`` -- :func:`dataclasses.replace` for a fixed set of fields, built once.
 
-    A slotted instance is copied through the class's :func:`unfrozen_twin`, one whose fields all
-    live in its ``__dict__`` by copying the dict. None where ``dataclasses.replace`` must be used:
-    ``cls`` has a ``__post_init__`` to run, keeps its fields partly in slots and partly in the
-    dict, or ``names`` are not all fields.
+    An instance whose fields are all in slots is copied through the class's
+    :func:`unfrozen_twin`. Otherwise the fields in the instance ``__dict__`` are copied as one
+    dict and those in slots set through their descriptors. None where ``dataclasses.replace``
+    must be used: ``cls`` has a ``__post_init__`` to run, or ``names`` are not all fields.
     """
     if not dataclasses.is_dataclass(cls) or _runs_post_init(cls):
         return None
     fields = [f.name for f in dataclasses.fields(cls)]
     if not set(names) <= set(fields):
         return None
-    own_slots = vars(cls).get("__slots__")
+
+    def value(field: str) -> str:
+        return field if field in names else f"__kit_self__.{field}"
+
+    slots = {f: _slot(cls, f) for f in fields}
     namespace: dict[str, Any] = {"__kit_cls__": cls, "__kit_new__": object.__new__}
-    if own_slots is not None and set(own_slots) >= set(fields):
+    if all(slots.values()) and "__slots__" in vars(cls) and not cls.__dictoffset__:
         namespace["__kit_twin__"] = unfrozen_twin(cls)
         body = ["__kit_copy__ = __kit_new__(__kit_twin__)"]
-        body += [f"__kit_copy__.{f} = {f if f in names else '__kit_self__.' + f}" for f in fields]
-        body += ["__kit_copy__.__class__ = __kit_cls__", "return __kit_copy__"]
-    elif all(_slot(cls, f) is None for f in fields):
-        # only the fields: a cached_property's value in the old dict may not hold for the copy
-        namespace["__kit_setattr__"] = object.__setattr__
-        values = [f"{f!r}: {f if f in names else '__kit_old__[' + repr(f) + ']'}" for f in fields]
-        body = [
-            "__kit_old__ = __kit_self__.__dict__",
-            "__kit_copy__ = __kit_new__(__kit_cls__)",
-            f"__kit_setattr__(__kit_copy__, '__dict__', {{{', '.join(values)}}})",
-            "return __kit_copy__",
-        ]
+        body += [f"__kit_copy__.{f} = {value(f)}" for f in fields]
+        body += ["__kit_copy__.__class__ = __kit_cls__"]
     else:
-        return None
+        body = ["__kit_copy__ = __kit_new__(__kit_cls__)"]
+        in_dict = [f for f in fields if slots[f] is None]
+        if in_dict:
+            # only the fields: a cached_property's value in the old dict may not hold for the copy
+            namespace["__kit_setattr__"] = object.__setattr__
+            items = [
+                f"{f!r}: {f if f in names else '__kit_old__[' + repr(f) + ']'}" for f in in_dict
+            ]
+            body = ["__kit_old__ = __kit_self__.__dict__", *body]
+            body += [f"__kit_setattr__(__kit_copy__, '__dict__', {{{', '.join(items)}}})"]
+        for index, field in enumerate(fields):
+            if slots[field] is not None:
+                namespace[f"__kit_set_{index}__"] = slots[field].__set__
+                body.append(f"__kit_set_{index}__(__kit_copy__, {value(field)})")
     parameters = ", ".join(["__kit_self__", *names])
-    source = f"def replace({parameters}):\n    " + "\n    ".join(body)
+    source = f"def replace({parameters}):\n    " + "\n    ".join([*body, "return __kit_copy__"])
     exec(source, namespace)  # the source is built only from field names, which are identifiers
     replace: Callable[..., Any] = namespace["replace"]
     return replace

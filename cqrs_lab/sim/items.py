@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AddItem(Command):
     """Add one item under ``key`` (a stream id); ``poison``: an event projections choke on."""
 
