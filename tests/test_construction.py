@@ -92,6 +92,28 @@ def test_the_first_instance_swaps_in_an_init_that_builds_the_same_instances(
         cls(name="d").name = "e"
 
 
+@pytest.mark.parametrize("make", [_slotted_event, _slotted_command])
+def test_a_plain_subclass_built_through_its_parents_swapped_init_keeps_its_own_class(
+    make: Callable[[], type],
+) -> None:
+    # the parent's init fills an instance of the parent itself as its twin; not this one
+    cls = make()
+    cls(name="first")  # the parent's init is swapped in now
+
+    class Tagged(cls):  # type: ignore[valid-type, misc]  # no @dataclass: the parent's init
+        pass
+
+    class Fixed(cls):  # type: ignore[valid-type, misc]
+        __slots__ = ()
+
+    for sub in (Tagged, Fixed):
+        built = sub(name="a", size=2)
+        assert type(built) is sub
+        assert (built.name, built.size) == ("a", 2)
+        assert built == sub(name="a", size=2)
+    assert Tagged(name="b").__dict__ == {}
+
+
 @pytest.mark.parametrize("make", MESSAGES, ids=lambda make: make.__name__)
 def test_the_swapped_init_rejects_bad_arguments_as_the_dataclass_init_does(
     make: Callable[[], type],
