@@ -16,7 +16,7 @@ import itertools
 import operator
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, cast, runtime_checkable
 
@@ -56,9 +56,6 @@ class ManualClock:
         step: seconds added after each call to :meth:`now`; 0 keeps time still.
     """
 
-    now: Callable[[], datetime]
-    """Return the current time, then move on by ``step``."""
-
     def __init__(self, start: datetime = DEFAULT_START, *, step: float = 0.0) -> None:
         if start.tzinfo is None:
             raise InvalidArgumentError(
@@ -72,17 +69,21 @@ class ManualClock:
         self._start_at(start)
 
     def _start_at(self, start: datetime) -> None:
-        # `now` is the __next__ of a C iterator: start, then start + step after each reading.
-        # A reading runs no Python code (the kit reads the clock twice per command), and two
-        # threads never get the same reading, without a lock. The two repeats it draws from
-        # count for peek(): `_first` is empty once the first reading is out, and each later
-        # reading takes one of `_steps`.
+        # The readings come from a C iterator: start, then start + step after each reading.
+        # next() on it runs in C, so two threads never get the same reading, without a lock
+        # (the kit reads the clock twice per command). The two repeats it draws from count for
+        # peek(): `_first` is empty once the first reading is out, and each later reading takes
+        # one of `_steps`.
         self._start = start
         self._first = itertools.repeat(start, 1)
         self._steps = itertools.repeat(self._step, sys.maxsize)
         sums = itertools.accumulate(itertools.chain(self._first, self._steps))
         readings = cast(Iterator[datetime], sums)  # typeshed cannot tell the sum's type
-        self.now = readings.__next__ if self._step else itertools.repeat(start).__next__
+        self._next = readings.__next__ if self._step else itertools.repeat(start).__next__
+
+    def now(self) -> datetime:
+        """Return the current time, then move on by ``step``."""
+        return self._next()
 
     def peek(self) -> datetime:
         """Return the current time without moving on."""

@@ -135,3 +135,18 @@ def test_both_clocks_satisfy_the_clock_protocol() -> None:
 
 def test_manual_clock_repr_shows_the_current_time_and_step() -> None:
     assert repr(ManualClock(step=2.0)) == "ManualClock('2026-01-01T09:00:00+00:00', step=2.0)"
+
+
+def test_a_reader_that_kept_the_bound_now_follows_an_advance() -> None:
+    clock = ManualClock(step=1.0)
+    read = clock.now
+    read()
+
+    clock.advance(3600)
+
+    assert read() == DEFAULT_START + timedelta(seconds=3601)
+
+
+def test_manual_clock_is_a_clock_as_a_class_too() -> None:
+    assert issubclass(ManualClock, Clock)
+    assert issubclass(SystemClock, Clock)
