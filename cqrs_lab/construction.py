@@ -10,8 +10,9 @@ so the kit builds them another way, with the same result:
   :func:`faster_init`).
 - :func:`faster_replace` copies an instance with a few fields changed -- how the command bus
   stamps a command -- without re-running ``__init__``.
-- :func:`unfrozen_twin` gives the kit's own envelopes a plain twin class, filled slot by slot and
-  then given the frozen class.
+- :func:`unfrozen_twin` gives a slotted class a plain twin with its layout, filled slot by slot
+  and then given the frozen class: how the kit builds its envelopes and receipts, and how the
+  two functions above build a class whose fields are all in slots.
 
 >>> from dataclasses import dataclass
 >>> @dataclass(frozen=True, kw_only=True)
@@ -58,6 +59,8 @@ def faster_init(cls: type) -> Callable[..., None] | None:
     fields = dataclasses.fields(cls)
     if any(f.default_factory is not dataclasses.MISSING for f in fields):
         return None
+    if any(f.name.startswith(_OWN_NAMES) for f in fields):
+        return None  # a parameter of that name would hide one of the generated code's own
     try:
         signature = inspect.signature(generated)
     except (TypeError, ValueError):
@@ -69,8 +72,8 @@ def faster_init(cls: type) -> Callable[..., None] | None:
     ):
         return None
 
-    # the generated code's own names start with __kit_, so no field name can hide them
-    namespace: dict[str, Any] = {"__kit_setattr__": object.__setattr__}
+    # the generated code's own names start with __kit_ (fields that do are declined above)
+    namespace: dict[str, Any] = {"__kit_setattr__": object.__setattr__, "__kit_type__": type}
     arguments: list[str] = []
     in_dict: list[str] = []
     body: list[str] = []
@@ -89,20 +92,34 @@ def faster_init(cls: type) -> Callable[..., None] | None:
             body.append(f"__kit_set_{index}__({self_name}, {name})")
     if in_dict:
         body.insert(0, f"__kit_setattr__({self_name}, '__dict__', {{{', '.join(in_dict)}}})")
-    elif body and _twin_fits(cls, [f.name for f in fields]):
-        namespace.update(__kit_cls__=cls, __kit_twin__=unfrozen_twin(cls), __kit_type__=type)
+    namespace.update(__kit_cls__=cls, __kit_hook__=FasterInit.__post_init__)
+    if _runs_post_init(cls):
+        post_init = [f"{self_name}.__post_init__()"]
+    else:
+        # The dataclass's own __init__ calls __post_init__, so a plain subclass that inherits
+        # this __init__ and defines one must have it called (it cannot have learned its own).
+        post_init = [
+            f"if __kit_type__({self_name}) is not __kit_cls__ and "
+            f"__kit_type__({self_name}).__post_init__ is not __kit_hook__:",
+            f"    {self_name}.__post_init__()",
+        ]
+    twin = _twin_for(cls, [f.name for f in fields]) if fields and not in_dict else None
+    if twin is None:
+        body += post_init
+    else:  # an instance of cls itself is filled as its twin: plain stores, then its class back
+        namespace["__kit_twin__"] = twin
+        stores = [f"{self_name}.{f.name} = {f.name}" for f in fields]
         body = [
             f"if __kit_type__({self_name}) is __kit_cls__:",
             f"    __kit_setattr__({self_name}, '__class__', __kit_twin__)",
-            *[f"    {self_name}.{f.name} = {f.name}" for f in fields],
+            *[f"    {line}" for line in stores],
             f"    {self_name}.__class__ = __kit_cls__",
             "else:",
             *[f"    {line}" for line in body],
+            *post_init,
         ]
-    if _runs_post_init(cls):
-        body.append(f"{self_name}.__post_init__()")
     signature_text = ", ".join([self_name, "*", *arguments] if arguments else [self_name])
-    source = f"def __init__({signature_text}):\n    " + "\n    ".join(body or ["pass"])
+    source = f"def __init__({signature_text}):\n    " + "\n    ".join(body)
     exec(source, namespace)  # the source is built only from field names, which are identifiers
     init: Callable[..., None] = namespace["__init__"]
     init.__qualname__ = generated.__qualname__  # errors name the class as the dataclass's do
@@ -130,11 +147,28 @@ def _slot(cls: type, name: str) -> Any:
 _ABSENT = object()
 
 
-def _twin_fits(cls: type, fields: list[str]) -> bool:
-    """Whether an :func:`unfrozen_twin` of ``cls`` holds all of ``fields``: each is in a slot,
-    instances have no ``__dict__``, and ``cls`` declares ``__slots__`` of its own to copy."""
-    slotted = all(_slot(cls, name) is not None for name in fields)
-    return slotted and "__slots__" in vars(cls) and not cls.__dictoffset__
+def _twin_for(cls: type, fields: list[str]) -> type | None:
+    """The :func:`unfrozen_twin` that can build instances of ``cls``, or None where there is
+    none: a field outside the slots, instances with a ``__dict__``, no ``__slots__`` of the
+    class's own, a base whose subclasses run code beyond the kit's (a metaclass of its own, an
+    ``__init_subclass__`` from elsewhere), or a layout Python will not swap."""
+    if any(_slot(cls, name) is None for name in fields):
+        return None
+    if "__slots__" not in vars(cls) or cls.__dictoffset__:
+        return None
+    base = cls.__base__ or object
+    if type(base) is not type or any(
+        "__init_subclass__" in vars(klass) and not klass.__module__.startswith("cqrs_lab.")
+        for klass in base.__mro__[:-1]  # all but object
+    ):
+        return None
+    try:
+        return unfrozen_twin(cls)
+    except TypeError:  # e.g. a weakref slot or a private (name-mangled) slot
+        return None
+
+
+_OWN_NAMES = "__kit_"  # the prefix of every name the generated code uses
 
 
 class FasterInit:
@@ -143,8 +177,9 @@ class FasterInit:
 
     ``@dataclass`` makes the generated ``__init__`` call ``__post_init__``, and this one runs
     once per class: the class keeps the faster ``__init__`` (which does not call it again), or,
-    where there is none, its own. A subclass's own ``__post_init__`` takes its place, and that
-    subclass keeps the dataclass's ``__init__``.
+    where there is none, its own. A dataclass with a ``__post_init__`` of its own keeps the
+    dataclass's ``__init__``; a plain subclass that inherits a faster ``__init__`` has its own
+    ``__post_init__`` called by it, as the dataclass's would.
     """
 
     __slots__ = ()
@@ -186,7 +221,7 @@ def faster_replace(cls: type, names: tuple[str, ...]) -> Callable[..., Any] | No
     if not dataclasses.is_dataclass(cls) or _runs_post_init(cls):
         return None
     fields = [f.name for f in dataclasses.fields(cls)]
-    if not set(names) <= set(fields):
+    if not set(names) <= set(fields) or any(f.startswith(_OWN_NAMES) for f in fields):
         return None
 
     def value(field: str) -> str:
@@ -194,8 +229,9 @@ def faster_replace(cls: type, names: tuple[str, ...]) -> Callable[..., Any] | No
 
     slots = {f: _slot(cls, f) for f in fields}
     namespace: dict[str, Any] = {"__kit_cls__": cls, "__kit_new__": object.__new__}
-    if _twin_fits(cls, fields):
-        namespace["__kit_twin__"] = unfrozen_twin(cls)
+    twin = _twin_for(cls, fields)
+    if twin is not None:
+        namespace["__kit_twin__"] = twin
         body = ["__kit_copy__ = __kit_new__(__kit_twin__)"]
         body += [f"__kit_copy__.{f} = {value(f)}" for f in fields]
         body += ["__kit_copy__.__class__ = __kit_cls__"]
@@ -224,13 +260,15 @@ def faster_replace(cls: type, names: tuple[str, ...]) -> Callable[..., Any] | No
 def unfrozen_twin(cls: type) -> type:
     """A class with the layout of the frozen, slotted dataclass ``cls`` that can be written to.
 
-    The kit builds a metadata per save, a record per event read, a receipt per append and a
-    stamped copy per command: each is a twin filled slot by slot (a plain attribute store each)
-    whose ``__class__`` is then set to ``cls`` -- same layout, same values, frozen from then on --
-    for well under half the cost of the frozen ``__init__``. (The order views build their rows
-    the same way.) Fails at once if the two layouts could not be swapped. A slot left unset would
-    only fail when read: tests compare what the kit builds this way with instances built by
-    ``__init__``.
+    The kit builds a record per event stored, a receipt per append, a command and its stamped
+    copy per command: each is a twin filled slot by slot (a plain attribute store each) whose
+    ``__class__`` is then set to ``cls`` -- same layout, same values, frozen from then on -- for
+    well under half the cost of the frozen ``__init__``. (The order views build their rows the
+    same way.) Making the twin subclasses ``cls``'s base, so that base's ``__init_subclass__``
+    runs for it: :func:`faster_init` and :func:`faster_replace` make none where that is code
+    from outside the kit. Raises ``TypeError`` at once if the two layouts could not be swapped.
+    A slot left unset would only fail when read: tests compare what the kit builds this way
+    with instances built by ``__init__``.
     """
     base: type = cls.__base__ or object
     namespace: dict[str, Any] = {"__slots__": vars(cls)["__slots__"]}

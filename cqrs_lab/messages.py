@@ -33,8 +33,10 @@ class Command(FasterInit):
     injected id factory and clock when left empty; a client may set ``command_id`` itself.
 
     The three live in slots. A subclass declared with ``slots=True`` keeps its own fields in
-    slots too, which makes it smaller and quicker to stamp; one without keeps them in an
-    instance ``__dict__``, and works the same.
+    slots too, which makes it smaller and quicker to stamp (on Python 3.11, a method of such a
+    class cannot call ``super()`` without arguments: write ``super(Cls, self)``); one without
+    keeps them in an instance ``__dict__``. A hand-written ``__init__`` must set these three as
+    well, e.g. by calling ``super().__init__()`` first: a slot has no class-level default.
     """
 
     command_id: str = ""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import FrozenInstanceError, InitVar, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -96,7 +97,7 @@ def test_the_first_instance_swaps_in_an_init_that_builds_the_same_instances(
 def test_a_plain_subclass_built_through_its_parents_swapped_init_keeps_its_own_class(
     make: Callable[[], type],
 ) -> None:
-    # the parent's init fills an instance of the parent itself as its twin; not this one
+    # a command's init fills an instance of its own class as its twin, never this one
     cls = make()
     cls(name="first")  # the parent's init is swapped in now
 
@@ -422,3 +423,119 @@ def test_faster_replace_copies_a_dataclass_without_fields() -> None:
     assert replace is not None
 
     assert replace(Nothing()) == Nothing()
+
+
+# --- found in review: layouts and bases a twin cannot serve ---------------------------------------
+
+
+def _uses_twin(cls: type) -> bool:
+    init = faster_init(cls)
+    return init is not None and "__kit_twin__" in init.__code__.co_names
+
+
+def test_a_command_with_every_field_in_a_slot_is_built_through_its_twin() -> None:
+    assert _uses_twin(_slotted_command())
+    assert not _uses_twin(_dict_command())  # its own fields live in the instance dict
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, weakref_slot=True)
+class Referenced(Command):
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Private(Command):
+    __slots__ = ("__token",)
+    __token: str
+
+
+class Abstract(Command, abc.ABC):
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def route(self) -> str: ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Concrete(Abstract):
+    name: str
+
+    def route(self) -> str:
+        return self.name
+
+
+class Registering(Command):
+    __slots__ = ()
+    registered: ClassVar[list[str]] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Registering.registered.append(cls.__name__)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Registered(Registering):
+    name: str
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs"),
+    [
+        (Referenced, {"name": "a"}),
+        (Private, {"_Private__token": "t"}),
+        (Concrete, {"name": "a"}),
+        (Registered, {"name": "a"}),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_a_class_no_twin_can_serve_is_built_through_its_slots_from_the_first_instance(
+    cls: type, kwargs: dict[str, Any]
+) -> None:
+    built = [cls(**kwargs) for _ in range(3)]  # the first swaps in the faster init
+
+    expected = {"command_id": "", "issued_at": None, "correlation_id": "", **kwargs}
+    for instance in built:
+        assert {f.name: getattr(instance, f.name) for f in dataclasses.fields(cls)} == expected
+        assert type(instance) is cls
+    assert not _uses_twin(cls)
+    replace = faster_replace(cls, ("command_id",))
+    assert replace is not None
+    assert replace(built[0], "c-1") == dataclasses.replace(built[0], command_id="c-1")
+
+
+def test_no_twin_is_made_where_a_base_hears_of_each_subclass() -> None:
+    Registered(name="a")
+    faster_replace(Registered, ("command_id",))
+
+    # (slots=True makes the class twice, so it registers twice; a twin would be a third name)
+    assert set(Registering.registered) == {"Registered"}
+
+
+@pytest.mark.parametrize("name", ["__kit_twin__", "__kit_cls__", "__kit_self__"])
+def test_a_field_named_like_the_generated_codes_own_keeps_the_dataclass_code(name: str) -> None:
+    cls = dataclasses.make_dataclass(
+        "Odd", [(name, int, 0)], bases=(Command,), frozen=True, kw_only=True, slots=True
+    )
+
+    built = [cls(**{name: n}) for n in range(3)]
+
+    assert [getattr(b, name) for b in built] == [0, 1, 2]
+    assert faster_init(cls) is None
+    assert faster_replace(cls, ("command_id",)) is None
+
+
+@pytest.mark.parametrize("make", [_slotted_command, _dict_command, _slotted_event])
+def test_a_plain_subclass_has_its_own_post_init_called_through_its_parents_init(
+    make: Callable[[], type],
+) -> None:
+    cls = make()
+    cls(name="first")  # the parent's faster init is in place now
+
+    class Audited(cls):  # type: ignore[valid-type, misc]
+        def __post_init__(self) -> None:
+            if self.size < 0:
+                raise ValueError(f"size must be >= 0, found {self.size}")
+
+    with pytest.raises(ValueError, match="found -1"):
+        Audited(name="a", size=-1)
+    assert Audited(name="a", size=1).size == 1

@@ -122,7 +122,7 @@ class OrderViewProjection(Projection[OrderView]):
                     if line.product_id not in seen:
                         seen.append(line.product_id)
                 products = tuple(seen)
-            row: Any = _Draft()  # slot by slot: no __init__ call on the hot path
+            row: Any = _Draft()  # slot by slot: no frozen __init__ on the hot path
             row.order_id = order_id
             row.customer_id = event.customer_id
             row.status = _OPEN
