@@ -130,6 +130,8 @@ class EventStore(Protocol):
 def provenance(metadata: Metadata | None, cause: Command | None) -> tuple[str, str]:
     """The correlation and causation ids an append stores, from its ``metadata`` or ``cause``
     (shared by every store)."""
+    if metadata is not None and not isinstance(metadata, Metadata):
+        raise InvalidArgumentError(f"metadata must be a Metadata, found {type(metadata).__name__}")
     if cause is None:
         return ("", "") if metadata is None else (metadata.correlation_id, metadata.causation_id)
     if metadata is not None:

@@ -148,7 +148,7 @@ def test_a_cause_gives_the_events_the_ids_caused_by_would(store: Any) -> None:
     assert records[2].metadata == Metadata(correlation_id="cmd-8", causation_id="cmd-8")
 
 
-def test_an_append_with_both_metadata_and_cause_or_a_cause_that_is_no_command_writes_nothing(
+def test_an_append_with_both_metadata_and_cause_or_either_of_the_wrong_type_writes_nothing(
     store: Any,
 ) -> None:
     command = Write(text="x", command_id="cmd-1")
@@ -156,6 +156,10 @@ def test_an_append_with_both_metadata_and_cause_or_a_cause_that_is_no_command_wr
         store.append("a", notes("x"), metadata=Metadata("c", "cmd-1"), cause=command)
     with pytest.raises(InvalidArgumentError, match="cause must be a Command, found str"):
         store.append("a", notes("x"), cause="cmd-1")
+    with pytest.raises(InvalidArgumentError, match="metadata must be a Metadata, found dict"):
+        store.append("a", notes("x"), metadata={"correlation_id": "c"})
+    with pytest.raises(InvalidArgumentError, match="takes Event instances, found str"):
+        store.append("a", ["not an event"], cause="cmd-1")  # the events are checked first
     with pytest.raises(InvalidArgumentError, match="cause must be a Command, found Noted"):
         store.append_encoded("a", [EncodedEvent("Noted", 1, {"text": "x"})], cause=Noted(text="x"))
     assert store.head == 0

@@ -153,7 +153,6 @@ class SqliteEventStore:
         causation ids come from ``metadata`` or from ``cause``, the command they answer.
         """
         check_append_arguments(stream_id, events, expected_version)
-        ids = provenance(metadata, cause)
         rows: list[_Row] = []
         for event in events:
             if not isinstance(event, Event):
@@ -164,6 +163,7 @@ class SqliteEventStore:
                 self._learn(type(event))
             encoded = self.codec.encode(event)
             rows.append((encoded.type_name, encoded.schema_version, self.codec.dumps(encoded)))
+        ids = provenance(metadata, cause)  # checked after the events, as in every store
         return self._append(stream_id, rows, expected_version, ids)
 
     def _learn(self, event_type: type[Event]) -> None:
@@ -191,13 +191,13 @@ class SqliteEventStore:
         """
         encoded = list(events)
         check_append_arguments(stream_id, encoded, expected_version)
-        ids = provenance(metadata, cause)
         rows: list[_Row] = []
         for item in encoded:
             if not isinstance(item, EncodedEvent):
                 raise InvalidArgumentError(f"expected EncodedEvent, found {type(item).__name__}")
             self.registry.event_type(item.type_name)  # unknown types are rejected now, not later
             rows.append((item.type_name, item.schema_version, dumps(item.data)))
+        ids = provenance(metadata, cause)
         return self._append(stream_id, rows, expected_version, ids)
 
     def _append(
