@@ -73,25 +73,16 @@ def faster_init(cls: type) -> Callable[..., None] | None:
         return None
 
     # the generated code's own names start with __kit_ (fields that do are declined above)
-    namespace: dict[str, Any] = {"__kit_setattr__": object.__setattr__, "__kit_type__": type}
+    namespace: dict[str, Any] = {"__kit_type__": type}
     arguments: list[str] = []
-    in_dict: list[str] = []
-    body: list[str] = []
     for index, field in enumerate(fields):
-        name = field.name
         if field.default is dataclasses.MISSING:
-            arguments.append(name)
+            arguments.append(field.name)
         else:
             namespace[f"__kit_default_{index}__"] = field.default
-            arguments.append(f"{name}=__kit_default_{index}__")
-        slot = _slot(cls, name)
-        if slot is None:
-            in_dict.append(f"{name!r}: {name}")
-        else:
-            namespace[f"__kit_set_{index}__"] = slot.__set__
-            body.append(f"__kit_set_{index}__({self_name}, {name})")
-    if in_dict:
-        body.insert(0, f"__kit_setattr__({self_name}, '__dict__', {{{', '.join(in_dict)}}})")
+            arguments.append(f"{field.name}=__kit_default_{index}__")
+    names = [f.name for f in fields]
+    body = _stores(cls, names, self_name, str, namespace)
     namespace.update(__kit_cls__=cls, __kit_hook__=FasterInit.__post_init__)
     if _runs_post_init(cls):
         post_init = [f"{self_name}.__post_init__()"]
@@ -103,16 +94,15 @@ def faster_init(cls: type) -> Callable[..., None] | None:
             f"__kit_type__({self_name}).__post_init__ is not __kit_hook__:",
             f"    {self_name}.__post_init__()",
         ]
-    twin = _twin_for(cls, [f.name for f in fields]) if fields and not in_dict else None
+    twin = _twin_for(cls, names) if names else None
     if twin is None:
         body += post_init
     else:  # an instance of cls itself is filled as its twin: plain stores, then its class back
-        namespace["__kit_twin__"] = twin
-        stores = [f"{self_name}.{f.name} = {f.name}" for f in fields]
+        namespace.update(__kit_twin__=twin, __kit_setattr__=object.__setattr__)
         body = [
             f"if __kit_type__({self_name}) is __kit_cls__:",
             f"    __kit_setattr__({self_name}, '__class__', __kit_twin__)",
-            *[f"    {line}" for line in stores],
+            *[f"    {self_name}.{name} = {name}" for name in names],
             f"    {self_name}.__class__ = __kit_cls__",
             "else:",
             *[f"    {line}" for line in body],
@@ -147,6 +137,26 @@ def _slot(cls: type, name: str) -> Any:
 _ABSENT = object()
 
 
+def _stores(
+    cls: type, names: list[str], target: str, value: Callable[[str], str], namespace: dict[str, Any]
+) -> list[str]:
+    """Lines of generated code that set the fields ``names`` of the instance ``target`` to the
+    expressions ``value(name)``: those in the instance ``__dict__`` as one dict, those in slots
+    through their descriptors (whose setters go into ``namespace``)."""
+    in_dict = [name for name in names if _slot(cls, name) is None]
+    lines = []
+    if in_dict:
+        namespace["__kit_setattr__"] = object.__setattr__
+        items = ", ".join(f"{name!r}: {value(name)}" for name in in_dict)
+        lines.append(f"__kit_setattr__({target}, '__dict__', {{{items}}})")
+    for index, name in enumerate(names):
+        slot = _slot(cls, name)
+        if slot is not None:
+            namespace[f"__kit_set_{index}__"] = slot.__set__
+            lines.append(f"__kit_set_{index}__({target}, {value(name)})")
+    return lines
+
+
 def _twin_for(cls: type, fields: list[str]) -> type | None:
     """The :func:`unfrozen_twin` that can build instances of ``cls``, or None where there is
     none: a field outside the slots, instances with a ``__dict__``, no ``__slots__`` of the
@@ -162,10 +172,16 @@ def _twin_for(cls: type, fields: list[str]) -> type | None:
         for klass in base.__mro__[:-1]  # all but object
     ):
         return None
-    try:
-        return unfrozen_twin(cls)
-    except TypeError:  # e.g. a weakref slot or a private (name-mangled) slot
-        return None
+    twin = _TWINS.get(cls)
+    if twin is None:
+        try:
+            twin = _TWINS[cls] = unfrozen_twin(cls)
+        except TypeError:  # e.g. a weakref slot or a private (name-mangled) slot
+            return None
+    return twin
+
+
+_TWINS: weakref.WeakKeyDictionary[type, type] = weakref.WeakKeyDictionary()  # one per class
 
 
 _OWN_NAMES = "__kit_"  # the prefix of every name the generated code uses
@@ -227,7 +243,6 @@ def faster_replace(cls: type, names: tuple[str, ...]) -> Callable[..., Any] | No
     def value(field: str) -> str:
         return field if field in names else f"__kit_self__.{field}"
 
-    slots = {f: _slot(cls, f) for f in fields}
     namespace: dict[str, Any] = {"__kit_cls__": cls, "__kit_new__": object.__new__}
     twin = _twin_for(cls, fields)
     if twin is not None:
@@ -236,20 +251,9 @@ def faster_replace(cls: type, names: tuple[str, ...]) -> Callable[..., Any] | No
         body += [f"__kit_copy__.{f} = {value(f)}" for f in fields]
         body += ["__kit_copy__.__class__ = __kit_cls__"]
     else:
+        # only the fields: a cached_property's value in the old dict may not hold for the copy
         body = ["__kit_copy__ = __kit_new__(__kit_cls__)"]
-        in_dict = [f for f in fields if slots[f] is None]
-        if in_dict:
-            # only the fields: a cached_property's value in the old dict may not hold for the copy
-            namespace["__kit_setattr__"] = object.__setattr__
-            items = [
-                f"{f!r}: {f if f in names else '__kit_old__[' + repr(f) + ']'}" for f in in_dict
-            ]
-            body = ["__kit_old__ = __kit_self__.__dict__", *body]
-            body += [f"__kit_setattr__(__kit_copy__, '__dict__', {{{', '.join(items)}}})"]
-        for index, field in enumerate(fields):
-            if slots[field] is not None:
-                namespace[f"__kit_set_{index}__"] = slots[field].__set__
-                body.append(f"__kit_set_{index}__(__kit_copy__, {value(field)})")
+        body += _stores(cls, fields, "__kit_copy__", value, namespace)
     parameters = ", ".join(["__kit_self__", *names])
     source = f"def replace({parameters}):\n    " + "\n    ".join([*body, "return __kit_copy__"])
     exec(source, namespace)  # the source is built only from field names, which are identifiers
