@@ -128,19 +128,22 @@ class EventStore(Protocol):
 
 
 def provenance(metadata: Metadata | None, cause: Command | None) -> tuple[str, str]:
-    """The correlation and causation ids an append stores, from its ``metadata`` or ``cause``
-    (shared by every store)."""
-    if metadata is not None and not isinstance(metadata, Metadata):
+    """The correlation and causation ids an append stores, from its ``metadata`` or from
+    :meth:`Metadata.caused_by` its ``cause`` (shared by every store)."""
+    if cause is not None:
+        if metadata is not None:
+            raise InvalidArgumentError(
+                "append takes metadata= or cause=, not both: "
+                "cause stands for Metadata.caused_by(cause)"
+            )
+        if not isinstance(cause, Command):
+            raise InvalidArgumentError(f"cause must be a Command, found {type(cause).__name__}")
+        metadata = Metadata.caused_by(cause)
+    if metadata is None:
+        return "", ""
+    if not isinstance(metadata, Metadata):
         raise InvalidArgumentError(f"metadata must be a Metadata, found {type(metadata).__name__}")
-    if cause is None:
-        return ("", "") if metadata is None else (metadata.correlation_id, metadata.causation_id)
-    if metadata is not None:
-        raise InvalidArgumentError(
-            "append takes metadata= or cause=, not both: cause stands for Metadata.caused_by(cause)"
-        )
-    if not isinstance(cause, Command):
-        raise InvalidArgumentError(f"cause must be a Command, found {type(cause).__name__}")
-    return cause.correlation_id or cause.command_id, cause.command_id
+    return metadata.correlation_id, metadata.causation_id
 
 
 def check_append_arguments(stream_id: str, events: Sequence[Any], expected_version: int) -> None:
@@ -270,7 +273,7 @@ class InMemoryEventStore:
                 raise InvalidArgumentError(
                     f"append to {stream_id!r} takes Event instances, found {type(event).__name__}"
                 )
-        if metadata is None and isinstance(cause, Command):  # a repository's save, inline
+        if metadata is None and isinstance(cause, Command):  # a save: provenance(), inline
             causation = cause.command_id
             correlation = cause.correlation_id or causation
         else:

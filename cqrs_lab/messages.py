@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from cqrs_lab.construction import FasterInit, unfrozen_twin
+from cqrs_lab.construction import FasterInit
 
 __all__ = ["Command", "Event", "Metadata", "Query", "RecordedEvent"]
 
@@ -78,21 +78,11 @@ class Metadata:
     def caused_by(cls, command: Command | None) -> Metadata:
         """Metadata for events produced by ``command`` (empty when there is none)."""
         if command is None:
-            return _NO_METADATA
-        if cls is not Metadata:
-            return cls(
-                correlation_id=command.correlation_id or command.command_id,
-                causation_id=command.command_id,
-            )
-        metadata: Any = _MetadataDraft()
-        metadata.correlation_id = command.correlation_id or command.command_id
-        metadata.causation_id = command.command_id
-        metadata.__class__ = Metadata
-        return metadata
-
-
-_MetadataDraft = unfrozen_twin(Metadata)  # one per save: see construction.unfrozen_twin
-_NO_METADATA = Metadata()
+            return cls()
+        return cls(
+            correlation_id=command.correlation_id or command.command_id,
+            causation_id=command.command_id,
+        )
 
 
 @dataclass(frozen=True, slots=True)
