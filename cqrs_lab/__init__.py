@@ -7,11 +7,10 @@ imported only by the functions that build DataFrames. The worked Order example l
 
 from cqrs_lab.aggregate import Aggregate, Repository
 from cqrs_lab.clock import DEFAULT_START, Clock, ManualClock, SystemClock
-from cqrs_lab.command_bus import CommandBus, Consistency
+from cqrs_lab.command_bus import CommandBus
 from cqrs_lab.consistency import ConsistencyWaiter, OnTimeout, ReadResult, WaitResult
 from cqrs_lab.errors import (
     AggregateNotFoundError,
-    AsyncHandlerError,
     ConcurrencyError,
     ConsistencyTimeoutError,
     CqrsLabError,
@@ -38,7 +37,7 @@ from cqrs_lab.event_store import (
 from cqrs_lab.handlers import MessageBus, Middleware
 from cqrs_lab.ids import IdFactory, SequentialIds, UuidIds
 from cqrs_lab.lag import LagReport, lag_frame, measure_lag
-from cqrs_lab.messages import Command, Event, Metadata, Query, RecordedEvent
+from cqrs_lab.messages import Command, CommandEnvelope, Event, Metadata, Query, RecordedEvent
 from cqrs_lab.projection import (
     Changes,
     ConsistencySLA,
@@ -49,6 +48,7 @@ from cqrs_lab.projection import (
 )
 from cqrs_lab.projector import DeadLetter, FailurePolicy, Projector, Rebuild, RebuildMode
 from cqrs_lab.query_bus import QueryBus
+from cqrs_lab.read_your_writes import Consistency, Dispatched, dispatch
 from cqrs_lab.tracer import Component, StepKind, Tracer, TraceStep
 from cqrs_lab.upcasting import EncodedEvent, EventRegistry, Upcaster
 
@@ -58,11 +58,11 @@ __all__ = [
     "NO_STREAM",
     "Aggregate",
     "AggregateNotFoundError",
-    "AsyncHandlerError",
     "Changes",
     "Clock",
     "Command",
     "CommandBus",
+    "CommandEnvelope",
     "Component",
     "ConcurrencyError",
     "Consistency",
@@ -71,6 +71,7 @@ __all__ = [
     "ConsistencyWaiter",
     "CqrsLabError",
     "DeadLetter",
+    "Dispatched",
     "DomainError",
     "DuplicateHandlerError",
     "EncodedEvent",
@@ -115,6 +116,7 @@ __all__ = [
     "Upcaster",
     "UuidIds",
     "WaitResult",
+    "dispatch",
     "lag_frame",
     "log_frame",
     "measure_lag",

@@ -8,11 +8,11 @@ recorded events with the version the aggregate was loaded at, so two writers can
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from cqrs_lab.errors import AggregateNotFoundError
-from cqrs_lab.event_store import NO_STREAM, EventStore, Receipt
-from cqrs_lab.messages import Command, Event
+from cqrs_lab.event_store import NO_STREAM, EventStore
+from cqrs_lab.messages import CommandEnvelope, Event, Receipt
 
 __all__ = ["Aggregate", "Repository"]
 
@@ -22,20 +22,12 @@ class Aggregate:
 
     ``version`` is the number of events already stored for this aggregate; events recorded since
     then wait in :attr:`pending_events` until a :class:`Repository` saves them.
-
-    The base keeps its attributes in ``__slots__`` (an aggregate is loaded for every command, and
-    slots make it smaller and quicker to build); a subclass that declares no ``__slots__`` of its
-    own simply gets a ``__dict__`` for its attributes, as any class does.
     """
-
-    __slots__ = ("_pending", "id", "version")
 
     def __init__(self, aggregate_id: str) -> None:
         self.id = aggregate_id
         self.version = 0
-        # a tuple, not a list: most aggregates record one event per load, and a tuple is what
-        # the store is handed anyway, so nothing is allocated until something is recorded
-        self._pending: tuple[Event, ...] = ()
+        self._pending: list[Event] = []
 
     def apply(self, event: Event) -> None:
         """Change state to reflect ``event``; never validate here, the event already happened."""
@@ -44,16 +36,16 @@ class Aggregate:
     def record(self, event: Event) -> None:
         """Apply a new event and keep it to be saved."""
         self.apply(event)
-        self._pending += (event,)
+        self._pending.append(event)
 
     @property
     def pending_events(self) -> tuple[Event, ...]:
         """Events recorded since the aggregate was loaded or last saved."""
-        return self._pending
+        return tuple(self._pending)
 
     def mark_saved(self, version: int) -> None:
         """Forget the pending events: they are stored, and the stream is at ``version``."""
-        self._pending = ()
+        self._pending = []
         self.version = version
 
 
@@ -83,27 +75,24 @@ class Repository(Generic[A]):
 
     def load(self, aggregate_id: str) -> A:
         """The aggregate rebuilt from all its events; the ``not_found`` error if there are none."""
-        version, events = self.store.read_stream_events(aggregate_id)
-        if not version:
+        records = self.store.read_stream(aggregate_id)
+        if not records:
             raise self._not_found(aggregate_id)
         aggregate = self._factory(aggregate_id)
-        apply = aggregate.apply
-        for event in events:
-            apply(event)
-        aggregate.version = version
+        for record in records:
+            aggregate.apply(record.event)
+        aggregate.version = records[-1].stream_version
         return aggregate
 
-    def save(self, aggregate: A, *, cause: Command | None = None) -> Receipt:
+    def save(self, aggregate: A, *, cause: CommandEnvelope[Any] | None = None) -> Receipt:
         """Append the aggregate's pending events, expecting the version it was loaded at.
 
-        ``cause`` is the command being handled: it becomes the events' causation id.
+        ``cause`` is the envelope of the command being handled: its id becomes the events'
+        causation id.
         """
-        # the aggregate's own fields are read and set here directly, not through pending_events
-        # and mark_saved: the repository is its partner in this module, and this runs per command
         expected = aggregate.version or NO_STREAM
-        receipt = self.store.append(aggregate.id, aggregate._pending, expected, cause=cause)
-        aggregate._pending = ()
-        aggregate.version = receipt.stream_version
+        receipt = self.store.append(aggregate.id, aggregate.pending_events, expected, cause=cause)
+        aggregate.mark_saved(receipt.stream_version)
         return receipt
 
 

@@ -12,13 +12,9 @@ Nothing in the kit reads the wall clock by itself: every component takes a clock
 
 from __future__ import annotations
 
-import itertools
-import operator
-import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, cast, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from cqrs_lab.errors import InvalidArgumentError
 
@@ -64,32 +60,21 @@ class ManualClock:
             )
         if step < 0:
             raise InvalidArgumentError(f"step must be >= 0 seconds, found {step}")
+        self._current = start
         self._step = timedelta(seconds=step)
-        self._lock = threading.Lock()  # for advance(); readings need none
-        self._start_at(start)
-
-    def _start_at(self, start: datetime) -> None:
-        # The readings come from a C iterator: start, then start + step after each reading.
-        # next() on it runs in C, so two threads never get the same reading, without a lock
-        # (the kit reads the clock twice per command). The two repeats it draws from count for
-        # peek(): `_first` is empty once the first reading is out, and each later reading takes
-        # one of `_steps`.
-        self._start = start
-        self._first = itertools.repeat(start, 1)
-        self._steps = itertools.repeat(self._step, sys.maxsize)
-        sums = itertools.accumulate(itertools.chain(self._first, self._steps))
-        readings = cast(Iterator[datetime], sums)  # typeshed cannot tell the sum's type
-        self._next = readings.__next__ if self._step else itertools.repeat(start).__next__
+        self._lock = threading.Lock()  # two threads never get the same reading
 
     def now(self) -> datetime:
         """Return the current time, then move on by ``step``."""
-        return self._next()
+        with self._lock:
+            reading = self._current
+            self._current = reading + self._step
+            return reading
 
     def peek(self) -> datetime:
         """Return the current time without moving on."""
-        if not self._step or operator.length_hint(self._first):
-            return self._start
-        return self._start + self._step * (1 + sys.maxsize - operator.length_hint(self._steps))
+        with self._lock:
+            return self._current
 
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward by ``seconds`` (>= 0) and return the new time."""
@@ -98,8 +83,8 @@ class ManualClock:
                 f"seconds must be >= 0, found {seconds}: time never runs back"
             )
         with self._lock:
-            self._start_at(self.peek() + timedelta(seconds=seconds))
-            return self._start
+            self._current += timedelta(seconds=seconds)
+            return self._current
 
     def __repr__(self) -> str:
         return f"ManualClock({self.peek().isoformat()!r}, step={self._step.total_seconds()})"

@@ -11,7 +11,6 @@ from typing import TypeVar
 
 __all__ = [
     "AggregateNotFoundError",
-    "AsyncHandlerError",
     "ConcurrencyError",
     "ConsistencyTimeoutError",
     "CqrsLabError",
@@ -70,10 +69,6 @@ class DuplicateHandlerError(CqrsLabError, ValueError):
 
 class HandlerResultError(CqrsLabError, TypeError):
     """Raised when a handler returns something other than what its bus promises."""
-
-
-class AsyncHandlerError(CqrsLabError, RuntimeError):
-    """Raised when an async handler is dispatched synchronously inside a running event loop."""
 
 
 class DomainError(CqrsLabError, ValueError):

@@ -24,21 +24,17 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from array import array
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from cqrs_lab.clock import Clock, SystemClock
-from cqrs_lab.construction import unfrozen_twin
-from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError, SubscriberError
-from cqrs_lab.messages import Command, Event, Metadata, RecordedEvent
+from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError
+from cqrs_lab.messages import CommandEnvelope, Event, Metadata, Receipt, RecordedEvent
+from cqrs_lab.subscriptions import Subscriber, Subscribers, notify_subscribers
 from cqrs_lab.upcasting import EncodedEvent, EventRegistry
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from cqrs_lab.consistency import WaitResult
 
 __all__ = [
     "ANY_VERSION",
@@ -55,30 +51,6 @@ ANY_VERSION: Final = -1
 
 NO_STREAM: Final = 0
 """Expected version that requires the stream not to exist yet."""
-
-Subscriber = Callable[[int], None]
-"""Called with the new head position after each append, outside the store's lock."""
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """What an append wrote: the read-your-writes token.
-
-    ``position`` is the global position of the last event appended; a read model that has
-    processed that position has seen the write. After a strong dispatch, ``wait`` says whether
-    the named read models caught up in time.
-    """
-
-    stream_id: str
-    stream_version: int
-    position: int
-    command_id: str = ""
-    wait: WaitResult | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def caught_up(self) -> bool | None:
-        """After a strong dispatch, whether the read models caught up; None otherwise."""
-        return None if self.wait is None else self.wait.reached
 
 
 @runtime_checkable
@@ -97,12 +69,13 @@ class EventStore(Protocol):
         expected_version: int = ANY_VERSION,
         *,
         metadata: Metadata | None = None,
-        cause: Command | None = None,
+        cause: CommandEnvelope[Any] | None = None,
     ) -> Receipt:
         """Append ``events`` to ``stream_id`` atomically if its version is ``expected_version``.
 
         The events' correlation and causation ids come from ``metadata``, or from ``cause``, the
-        command they answer (as :meth:`Metadata.caused_by` would give them); not from both.
+        envelope of the command they answer (as :meth:`Metadata.caused_by` gives them); not
+        from both.
         """
         ...
 
@@ -114,10 +87,6 @@ class EventStore(Protocol):
         """Up to ``limit`` events with position > ``after_position`` (exclusive), in order."""
         ...
 
-    def read_stream_events(self, stream_id: str) -> tuple[int, list[Event]]:
-        """The version of ``stream_id`` and its events without their envelopes, oldest first."""
-        ...
-
     def stream_version(self, stream_id: str) -> int:
         """The version of ``stream_id``: its number of events, 0 if it does not exist."""
         ...
@@ -127,7 +96,7 @@ class EventStore(Protocol):
         ...
 
 
-def provenance(metadata: Metadata | None, cause: Command | None) -> tuple[str, str]:
+def provenance(metadata: Metadata | None, cause: CommandEnvelope[Any] | None) -> tuple[str, str]:
     """The correlation and causation ids an append stores, from its ``metadata`` or from
     :meth:`Metadata.caused_by` its ``cause`` (shared by every store)."""
     if cause is not None:
@@ -136,8 +105,11 @@ def provenance(metadata: Metadata | None, cause: Command | None) -> tuple[str, s
                 "append takes metadata= or cause=, not both: "
                 "cause stands for Metadata.caused_by(cause)"
             )
-        if not isinstance(cause, Command):
-            raise InvalidArgumentError(f"cause must be a Command, found {type(cause).__name__}")
+        if not isinstance(cause, CommandEnvelope):
+            raise InvalidArgumentError(
+                f"cause must be the CommandEnvelope a handler received, "
+                f"found {type(cause).__name__}"
+            )
         metadata = Metadata.caused_by(cause)
     if metadata is None:
         return "", ""
@@ -167,47 +139,11 @@ def check_read_arguments(after_position: int, limit: int | None) -> None:
         raise InvalidArgumentError(f"limit must be >= 1 or None, found {limit}")
 
 
-class Subscribers:
-    """The subscribers of one store, copy-on-write: an append in flight keeps notifying the
-    snapshot it started with (shared by every store)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.current: tuple[Subscriber, ...] = ()
-
-    def add(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Add ``subscriber``; returns a function that removes it again."""
-        with self._lock:
-            self.current = (*self.current, subscriber)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self.current = tuple(s for s in self.current if s is not subscriber)
-
-        return unsubscribe
-
-
-def notify_subscribers(subscribers: Iterable[Subscriber], head: int) -> None:
-    """Tell every subscriber the new head after a commit (shared by every store).
-
-    One failing subscriber does not stop the others; afterwards :class:`SubscriberError` reports
-    the failures -- the append itself is committed.
-    """
-    failures: list[BaseException] = []
-    for subscriber in subscribers:
-        try:
-            subscriber(head)
-        except Exception as error:  # the append is committed: tell the others, then report
-            failures.append(error)
-    if failures:
-        raise SubscriberError(
-            f"{len(failures)} subscriber(s) failed after the append up to position {head} was "
-            f"committed; first error: {failures[0]!r}"
-        ) from failures[0]
-
-
 class InMemoryEventStore:
     """A thread-safe event store in memory.
+
+    The log is a list of recorded events (position ``p`` at index ``p - 1``), and each stream a
+    list of the same records, so reading a stream costs what it returns.
 
     Args:
         clock: stamps ``recorded_at``; inject a :class:`~cqrs_lab.clock.ManualClock` in notebooks.
@@ -221,15 +157,10 @@ class InMemoryEventStore:
         self._clock: Clock = clock or SystemClock()
         self.registry = registry or EventRegistry()
         self._lock = threading.Lock()
-        self._log: list[RecordedEvent] = []  # position p at index p - 1
-        # A stream is a chain through the log: the index of each event's predecessor in its
-        # stream (-1 for the first), and each stream's newest index. A list or array per stream
-        # was one more object per stream for the garbage collector to visit at every full
-        # collection; these are one array and one dict of ints, whatever the number of streams.
-        self._previous = array("q")
-        self._last: dict[str, int] = {}  # stream id -> index of its newest event
+        self._log: list[RecordedEvent] = []
+        self._streams: dict[str, list[RecordedEvent]] = {}
         self._subscribers = Subscribers()
-        self._encoded = 0  # how many entries still hold encoded data, decoded on each read
+        self._encoded = 0  # how many records still hold encoded data, decoded on each read
 
     @property
     def head(self) -> int:
@@ -241,13 +172,13 @@ class InMemoryEventStore:
 
     def stream_version(self, stream_id: str) -> int:
         """The version of ``stream_id``: its number of events, 0 if it does not exist."""
-        last = self._last.get(stream_id)
-        return 0 if last is None else self._log[last].stream_version
+        with self._lock:
+            return len(self._streams.get(stream_id, ()))
 
     def stream_ids(self) -> list[str]:
         """Every stream id, sorted."""
         with self._lock:
-            return sorted(self._last)
+            return sorted(self._streams)
 
     def append(
         self,
@@ -256,29 +187,24 @@ class InMemoryEventStore:
         expected_version: int = ANY_VERSION,
         *,
         metadata: Metadata | None = None,
-        cause: Command | None = None,
+        cause: CommandEnvelope[Any] | None = None,
     ) -> Receipt:
         """Append ``events`` to ``stream_id`` atomically if its version is ``expected_version``.
 
         ``expected_version`` is a version number, :data:`NO_STREAM` (the stream must not exist) or
         :data:`ANY_VERSION`. On a mismatch nothing is written and :class:`ConcurrencyError` tells
         both versions. Subscribers are notified after the lock is released. The events'
-        correlation and causation ids come from ``metadata`` or from ``cause``, the command
-        they answer (its id is their causation id); not from both.
+        correlation and causation ids come from ``metadata``, or from ``cause``, the envelope of
+        the command they answer; not from both.
         """
-        if type(stream_id) is not str or not stream_id or not events or expected_version < -1:
-            check_append_arguments(stream_id, events, expected_version)  # says what is wrong
+        check_append_arguments(stream_id, events, expected_version)
         for event in events:
             if not isinstance(event, Event):
                 raise InvalidArgumentError(
                     f"append to {stream_id!r} takes Event instances, found {type(event).__name__}"
                 )
-        if metadata is None and isinstance(cause, Command):  # a save: provenance(), inline
-            causation = cause.command_id
-            correlation = cause.correlation_id or causation
-        else:
-            correlation, causation = provenance(metadata, cause)
-        return self._append(stream_id, events, expected_version, correlation, causation, False)
+        correlation, causation = provenance(metadata, cause)
+        return self._append(stream_id, events, expected_version, correlation, causation)
 
     def append_encoded(
         self,
@@ -287,7 +213,7 @@ class InMemoryEventStore:
         expected_version: int = ANY_VERSION,
         *,
         metadata: Metadata | None = None,
-        cause: Command | None = None,
+        cause: CommandEnvelope[Any] | None = None,
     ) -> Receipt:
         """Append events given as plain data (e.g. written by an older version of the code).
 
@@ -301,7 +227,7 @@ class InMemoryEventStore:
                 raise InvalidArgumentError(f"expected EncodedEvent, found {type(item).__name__}")
             self.registry.event_type(item.type_name)  # unknown types are rejected now, not later
         correlation, causation = provenance(metadata, cause)
-        return self._append(stream_id, encoded, expected_version, correlation, causation, True)
+        return self._append(stream_id, encoded, expected_version, correlation, causation)
 
     def _append(
         self,
@@ -310,99 +236,42 @@ class InMemoryEventStore:
         expected_version: int,
         correlation_id: str,
         causation_id: str,
-        encoded: bool,
     ) -> Receipt:
-        # encoded entries hold an EncodedEvent in place of the event until _decoded() reads them.
-        # acquire/release, not `with`: this runs once per command, and `with` costs twice as much
-        lock = self._lock
-        lock.acquire()
-        try:
-            last = self._last.get(stream_id, -1)
-            version = self._log[last].stream_version if last >= 0 else 0
+        # An encoded record holds its EncodedEvent in place of the event until a read decodes it.
+        with self._lock:
+            stream = self._streams.get(stream_id, [])
+            version = len(stream)
             if expected_version != ANY_VERSION and expected_version != version:
                 raise ConcurrencyError(stream_id, expected_version, version)
-            log = self._log
-            now = self._clock.now()
+            recorded_at = self._clock.now()
             for event in events:
-                version += 1
-                record: Any = _RecordDraft()  # a RecordedEvent, slot by slot (see below)
-                record.position = len(log) + 1
-                record.stream_id = stream_id
-                record.stream_version = version
-                record.recorded_at = now
-                record.event_type = event.type_name
-                record.schema_version = event.schema_version
-                record.event = event
-                record.correlation_id = correlation_id
-                record.causation_id = causation_id
-                record.__class__ = RecordedEvent
-                self._previous.append(last)
-                last = len(log)
-                log.append(record)
-            position = len(log)
-            self._last[stream_id] = last
-            if encoded:
-                self._encoded += len(events)
-        finally:
-            lock.release()
-        receipt: Any = _ReceiptDraft()  # a Receipt, slot by slot
-        receipt.stream_id = stream_id
-        receipt.stream_version = version
-        receipt.position = position
-        receipt.command_id = causation_id
-        receipt.wait = None
-        receipt.__class__ = Receipt
-        subscribers = self._subscribers.current
-        if subscribers:
-            notify_subscribers(subscribers, position)
+                record = RecordedEvent(
+                    position=len(self._log) + 1,
+                    stream_id=stream_id,
+                    stream_version=len(stream) + 1,
+                    recorded_at=recorded_at,
+                    event_type=event.type_name,
+                    schema_version=event.schema_version,
+                    event=event,  # type: ignore[arg-type]  # see the comment above
+                    correlation_id=correlation_id,
+                    causation_id=causation_id,
+                )
+                self._log.append(record)
+                stream.append(record)
+                if isinstance(event, EncodedEvent):
+                    self._encoded += 1
+            self._streams[stream_id] = stream
+            receipt = Receipt(stream_id, len(stream), len(self._log), causation_id)
+        notify_subscribers(self._subscribers.current, receipt.position)
         return receipt
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         """Events of one stream from ``from_version`` (inclusive); empty if there is none."""
         if from_version < 1:
             raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
-        records: list[RecordedEvent] = []
-        lock = self._lock  # acquire/release, not `with`: a repository reads once per command
-        lock.acquire()
-        try:
-            index = self._last.get(stream_id, -1)
-            # walk back from the newest event: the cost is the number of events returned
-            log = self._log
-            previous = self._previous
-            while index >= 0:
-                record = log[index]
-                if record.stream_version < from_version:
-                    break
-                records.append(record)
-                index = previous[index]
-        finally:
-            lock.release()
-        records.reverse()
-        return self._decoded(records) if self._encoded else records
-
-    def read_stream_events(self, stream_id: str) -> tuple[int, list[Event]]:
-        """The version of ``stream_id`` and its events without their envelopes, oldest first.
-
-        What a repository needs to load an aggregate, for a fraction of :meth:`read_stream`:
-        no envelope is built. Events stored encoded come back upcast, as from every read.
-        """
-        events: list[Any] = []
-        lock = self._lock
-        lock.acquire()
-        try:
-            index = last = self._last.get(stream_id, -1)
-            log = self._log
-            previous = self._previous
-            while index >= 0:
-                events.append(log[index].event)
-                index = previous[index]
-            version = log[last].stream_version if last >= 0 else 0
-        finally:
-            lock.release()
-        events.reverse()
-        if self._encoded:
-            events = [self._decode_event(e) if type(e) is EncodedEvent else e for e in events]
-        return version, events
+        with self._lock:
+            records = self._streams.get(stream_id, [])[from_version - 1 :]
+        return self._decoded(records)
 
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Up to ``limit`` events with position > ``after_position`` (exclusive), in order.
@@ -421,12 +290,9 @@ class InMemoryEventStore:
         return [self._decode(r) if isinstance(r.event, EncodedEvent) else r for r in records]
 
     def _decode(self, record: RecordedEvent) -> RecordedEvent:
-        return dataclasses.replace(record, event=self._decode_event(record.event))
-
-    def _decode_event(self, encoded: Any) -> Event:
-        """The event stored as ``encoded`` (an :class:`EncodedEvent`), upcast to the current
-        schema."""
-        return self.registry.decode(encoded.type_name, encoded.schema_version, encoded.data)
+        encoded: Any = record.event
+        event = self.registry.decode(encoded.type_name, encoded.schema_version, encoded.data)
+        return dataclasses.replace(record, event=event)
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber(head)`` after every append; returns a function that unsubscribes."""
@@ -437,13 +303,7 @@ class InMemoryEventStore:
         return log_frame(self.read_all(after_position, limit))
 
     def __repr__(self) -> str:
-        return f"InMemoryEventStore(head={self.head}, streams={len(self._last)})"
-
-
-# One record per event and one receipt per append, each built as an unfrozen twin slot by slot
-# and then given its frozen class (see construction.unfrozen_twin).
-_RecordDraft = unfrozen_twin(RecordedEvent)
-_ReceiptDraft = unfrozen_twin(Receipt)
+        return f"InMemoryEventStore(head={self.head}, streams={len(self._streams)})"
 
 
 def log_frame(records: Iterable[RecordedEvent]) -> pd.DataFrame:

@@ -1,23 +1,22 @@
-"""The mechanism both buses share: one handler per message type, middleware around dispatch.
+"""What both buses share: one handler per message type, and middleware around each dispatch.
 
-A handler is a plain function or an object with ``handle()``; either may be ``async def``.
-``dispatch`` runs from a script; ``await adispatch`` runs from a notebook cell or any coroutine.
-Nothing here calls :func:`asyncio.run` inside a running loop.
+A handler is a plain function of one message, or an object whose ``handle`` method is one.
+Middleware is a function ``middleware(message, next_step)`` that returns ``next_step(message)``
+(or not); the first added is the outermost. Every dispatch takes the same path: the handler,
+wrapped in the middleware.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from cqrs_lab.errors import AsyncHandlerError, DuplicateHandlerError, HandlerNotFoundError
+from cqrs_lab.errors import DuplicateHandlerError, HandlerNotFoundError, InvalidArgumentError
 
 __all__ = ["Handler", "MessageBus", "Middleware", "NextStep"]
 
-M = TypeVar("M")
-H = TypeVar("H", bound=Callable[..., Any])
+H = TypeVar("H")
 
 NextStep = Callable[[Any], Any]
 """The rest of the pipeline: call it with the message to go on."""
@@ -31,33 +30,23 @@ class Middleware(Protocol):
         ...
 
 
-class _HasHandle(Protocol):
-    def handle(self, message: Any, /) -> Any: ...
+Handler = Callable[[Any], Any]
+"""A function of one message (or the bound ``handle`` method of an object)."""
 
 
-Handler = Callable[[Any], Any] | _HasHandle
-"""A function of one message, or an object whose ``handle`` method is one."""
-
-
-class MessageBus(Generic[M]):
+class MessageBus:
     """Maps each message type to exactly one handler, with middleware around every dispatch."""
 
     kind = "message"
 
     def __init__(self, *, middleware: tuple[Middleware, ...] = ()) -> None:
-        self._handlers: dict[type, Callable[[Any], Any]] = {}
-        # the handlers a dispatch may call straight away: sync ones, while there is no middleware
-        self._direct: dict[type, Callable[[Any], Any]] = {}
-        self._async_types: set[type] = set()
-        self._middleware: tuple[Middleware, ...] = ()
-        self._pipeline: NextStep = self._call_handler
-        for item in middleware:
-            self.use(item)
+        self._handlers: dict[type, Handler] = {}
+        self._middleware: list[Middleware] = list(middleware)
 
-    def register(self, message_type: type[M], handler: Handler) -> None:
+    def register(self, message_type: type, handler: Any) -> None:
         """Send messages of exactly ``message_type`` to ``handler``; one handler per type."""
         if not isinstance(message_type, type):
-            raise TypeError(f"message_type must be a class, found {message_type!r}")
+            raise InvalidArgumentError(f"message_type must be a class, found {message_type!r}")
         if message_type in self._handlers:
             raise DuplicateHandlerError(
                 f"{message_type.__name__} already has a handler "
@@ -65,14 +54,17 @@ class MessageBus(Generic[M]):
             )
         function = getattr(handler, "handle", handler)
         if not callable(function):
-            raise TypeError(f"a handler must be callable or have handle(), found {handler!r}")
-        self._handlers[message_type] = function
+            raise InvalidArgumentError(
+                f"a handler must be callable or have handle(), found {handler!r}"
+            )
         if inspect.iscoroutinefunction(function):
-            self._async_types.add(message_type)
-        elif not self._middleware:
-            self._direct[message_type] = function
+            raise InvalidArgumentError(
+                f"the handler for {message_type.__name__} is async ({_name(function)}); "
+                "the buses call handlers synchronously: write it as a plain def"
+            )
+        self._handlers[message_type] = function
 
-    def handles(self, message_type: type[M]) -> Callable[[H], H]:
+    def handles(self, message_type: type) -> Callable[[H], H]:
         """Decorator form of :meth:`register`: ``@bus.handles(CreateOrder)``."""
 
         def decorate(handler: H) -> H:
@@ -83,12 +75,7 @@ class MessageBus(Generic[M]):
 
     def use(self, middleware: Middleware) -> None:
         """Add middleware; the first added is the outermost."""
-        self._middleware = (*self._middleware, middleware)
-        self._direct.clear()  # every dispatch goes through the middleware now
-        pipeline: NextStep = self._call_handler
-        for outer in reversed(self._middleware):
-            pipeline = _wrap(outer, pipeline)
-        self._pipeline = pipeline
+        self._middleware.append(middleware)
 
     @property
     def registered(self) -> list[str]:
@@ -99,25 +86,22 @@ class MessageBus(Generic[M]):
         """Whether ``message_type`` has a handler."""
         return message_type in self._handlers
 
-    def _call_handler(self, message: Any) -> Any:
-        message_type = type(message)
+    def handler_for(self, message_type: type) -> Handler:
+        """The handler of ``message_type``; :class:`HandlerNotFoundError` if there is none."""
         handler = self._handlers.get(message_type)
         if handler is None:
             raise HandlerNotFoundError(
                 f"no handler for {message_type.__name__}; registered {self.kind} types: "
                 f"{self.registered or 'none'}; register one with {type(self).__name__}.register"
             )
-        if message_type in self._async_types:
-            return _run_to_completion(handler(message), message_type.__name__)
-        return handler(message)
+        return handler
 
-    def _run(self, message: Any) -> Any:
-        handler = self._direct.get(type(message))
-        return handler(message) if handler is not None else self._pipeline(message)
-
-    async def _arun(self, message: Any, run: Callable[[Any], Any]) -> Any:
-        # a worker thread has no running loop, so async handlers can be run there to completion
-        return await asyncio.to_thread(run, message)
+    def run(self, message: Any, handler: Handler) -> Any:
+        """Call ``handler(message)`` inside every middleware, the first added outermost."""
+        next_step: NextStep = handler
+        for middleware in reversed(self._middleware):
+            next_step = _wrap(middleware, next_step)
+        return next_step(message)
 
 
 def _wrap(middleware: Middleware, next_step: NextStep) -> NextStep:
@@ -127,22 +111,5 @@ def _wrap(middleware: Middleware, next_step: NextStep) -> NextStep:
     return step
 
 
-def _run_to_completion(awaitable: Any, message_name: str) -> Any:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(_await(awaitable))
-    if inspect.iscoroutine(awaitable):
-        awaitable.close()  # never started: closing it avoids a 'never awaited' warning
-    raise AsyncHandlerError(
-        f"the handler for {message_name} is async and an event loop is running here "
-        "(a notebook cell or a coroutine); use `await bus.adispatch(message)` instead"
-    )
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
-
-
-def _name(handler: Callable[..., Any]) -> str:
+def _name(handler: object) -> str:
     return getattr(handler, "__qualname__", repr(handler))

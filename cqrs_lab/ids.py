@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-import itertools
+import threading
 import uuid
 from collections.abc import Callable
 
@@ -28,13 +28,15 @@ class SequentialIds:
         if width < 1:
             raise InvalidArgumentError(f"width must be >= 1, found {width}")
         self.prefix = prefix
-        self._counter = itertools.count(1)  # next() on a count is atomic under the GIL
-        self._head = f"{prefix}-"  # built once: an id is made per command
         self._width = width
+        self._last = 0
+        self._lock = threading.Lock()
 
     def __call__(self) -> str:
-        # zfill pads like %04d (and never cuts a longer number) for a sixth less than formatting
-        return self._head + str(next(self._counter)).zfill(self._width)
+        with self._lock:
+            self._last += 1
+            number = self._last
+        return f"{self.prefix}-{number:0{self._width}d}"
 
     def __repr__(self) -> str:
         return f"SequentialIds({self.prefix!r})"

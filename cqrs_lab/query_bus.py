@@ -21,23 +21,16 @@ from cqrs_lab.messages import Query
 __all__ = ["QueryBus"]
 
 
-class QueryBus(MessageBus[Query]):
+class QueryBus(MessageBus):
     """Dispatches each query to its one handler and returns the handler's answer."""
 
     kind = "query"
 
     def dispatch(self, query: Query) -> Any:
         """Answer ``query`` from its handler (a missing result is the handler's ``None``)."""
-        return self._run(_checked(query))
-
-    async def adispatch(self, query: Query) -> Any:
-        """Like :meth:`dispatch`, awaitable from a notebook cell or a coroutine."""
-        return await self._arun(_checked(query), self._run)
-
-
-def _checked(query: Query) -> Query:
-    if not isinstance(query, Query):
-        raise InvalidArgumentError(
-            f"dispatch takes a Query, found {type(query).__name__}; commands go to the CommandBus"
-        )
-    return query
+        if not isinstance(query, Query):
+            raise InvalidArgumentError(
+                f"dispatch takes a Query, found {type(query).__name__}; "
+                "commands go to the CommandBus"
+            )
+        return self.run(query, self.handler_for(type(query)))

@@ -175,7 +175,7 @@ class Tracer:
         self._steps: list[TraceStep] = []
         self._lock = threading.RLock()
         self._local = threading.local()  # per thread: events held while a handler runs
-        self._buses: list[MessageBus[Any]] = []
+        self._buses: list[MessageBus] = []
         self._detachers: list[Callable[[], None]] = []
         self._stores: dict[int, tuple[EventStore, list[int]]] = {}
         self._checkpoints: dict[str, int] = {}
@@ -186,8 +186,8 @@ class Tracer:
     def attach(
         self,
         *,
-        command_bus: MessageBus[Any] | None = None,
-        query_bus: MessageBus[Any] | None = None,
+        command_bus: MessageBus | None = None,
+        query_bus: MessageBus | None = None,
         store: EventStore | None = None,
         projectors: Iterable[Projector[Any]] = (),
     ) -> Tracer:
@@ -227,7 +227,7 @@ class Tracer:
             self._stores.clear()
             self._checkpoints.clear()
 
-    def _use(self, bus: MessageBus[Any], middleware: Callable[[Any, NextStep], Any]) -> None:
+    def _use(self, bus: MessageBus, middleware: Callable[[Any, NextStep], Any]) -> None:
         if any(known is bus for known in self._buses):
             return
         self._buses.append(bus)
@@ -297,12 +297,13 @@ class Tracer:
 
     # -- commands ------------------------------------------------------------------------------
 
-    def _trace_command(self, command: Any, next_step: NextStep) -> Any:
+    def _trace_command(self, envelope: Any, next_step: NextStep) -> Any:
         if not self._attached:
-            return next_step(command)
+            return next_step(envelope)
+        command = envelope.command
         name = type(command).__name__
         fields = fields_summary(command, self.width)
-        command_id = getattr(command, "command_id", "")
+        command_id = envelope.command_id
         said = f"{name} received ({command_id})" if command_id else f"{name} received"
         self._record(
             StepKind.COMMAND_RECEIVED,
@@ -314,7 +315,7 @@ class Tracer:
         stack = self._held_stack()
         stack.append(held)
         try:
-            result = next_step(command)
+            result = next_step(envelope)
         except Exception as error:
             stack.pop()
             text = _cut(f"{type(error).__name__}: {error}", self.width)

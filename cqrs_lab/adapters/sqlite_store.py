@@ -32,17 +32,14 @@ from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError, UnknownEvent
 from cqrs_lab.event_store import (
     ANY_VERSION,
     NO_STREAM,
-    Receipt,
-    Subscriber,
-    Subscribers,
     check_append_arguments,
     check_read_arguments,
     log_frame,
-    notify_subscribers,
     provenance,
 )
-from cqrs_lab.messages import Command, Event, Metadata, RecordedEvent
+from cqrs_lab.messages import CommandEnvelope, Event, Metadata, Receipt, RecordedEvent
 from cqrs_lab.serialization import EventCodec, dumps
+from cqrs_lab.subscriptions import Subscriber, Subscribers, notify_subscribers
 from cqrs_lab.upcasting import EncodedEvent, EventRegistry
 
 if TYPE_CHECKING:
@@ -144,13 +141,14 @@ class SqliteEventStore:
         expected_version: int = ANY_VERSION,
         *,
         metadata: Metadata | None = None,
-        cause: Command | None = None,
+        cause: CommandEnvelope[Any] | None = None,
     ) -> Receipt:
         """Append ``events`` to ``stream_id`` in one transaction if its version is as expected.
 
         On a mismatch nothing is written and :class:`~cqrs_lab.errors.ConcurrencyError` tells
         both versions. Subscribers are notified after the commit. The events' correlation and
-        causation ids come from ``metadata`` or from ``cause``, the command they answer.
+        causation ids come from ``metadata`` or from ``cause``, the envelope of the command they
+        answer.
         """
         check_append_arguments(stream_id, events, expected_version)
         rows: list[_Row] = []
@@ -182,7 +180,7 @@ class SqliteEventStore:
         expected_version: int = ANY_VERSION,
         *,
         metadata: Metadata | None = None,
-        cause: Command | None = None,
+        cause: CommandEnvelope[Any] | None = None,
     ) -> Receipt:
         """Append events given as plain data (e.g. written by an older version of the code).
 
@@ -222,9 +220,7 @@ class SqliteEventStore:
                 raise ConcurrencyError(stream_id, expected_version, actual) from None
             position = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
         receipt = Receipt(stream_id, version + len(rows), position, causation)
-        subscribers = self._subscribers.current
-        if subscribers:
-            notify_subscribers(subscribers, position)
+        notify_subscribers(self._subscribers.current, position)
         return receipt
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
@@ -232,11 +228,6 @@ class SqliteEventStore:
         if from_version < 1:
             raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
         return self._records(self.db.fetchall(_READ_STREAM, (stream_id, from_version)))
-
-    def read_stream_events(self, stream_id: str) -> tuple[int, list[Event]]:
-        """The version of ``stream_id`` and its events without their envelopes, oldest first."""
-        records = self.read_stream(stream_id)
-        return (records[-1].stream_version if records else 0), [r.event for r in records]
 
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Up to ``limit`` events with position > ``after_position`` (exclusive), in order.

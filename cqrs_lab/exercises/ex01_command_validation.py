@@ -25,7 +25,7 @@ from cqrs_lab.errors import DomainError, HandlerResultError
 from cqrs_lab.event_store import InMemoryEventStore, Receipt
 from cqrs_lab.exercises.framework import Exercise, Mistake, expect
 from cqrs_lab.ids import SequentialIds
-from cqrs_lab.messages import Command, Event
+from cqrs_lab.messages import Command, CommandEnvelope, Event
 from cqrs_lab.upcasting import EventRegistry
 
 __all__ = [
@@ -127,25 +127,31 @@ class BankAccount(Aggregate):
                 raise TypeError(f"BankAccount cannot apply {type(event).__name__}")
 
 
-WithdrawHandler = Callable[[Withdraw, Repository[BankAccount]], Receipt]
-"""What the student writes: ``handle_withdraw(command, accounts) -> Receipt``."""
+WithdrawHandler = Callable[[CommandEnvelope[Withdraw], Repository[BankAccount]], Receipt]
+"""What the student writes: ``handle_withdraw(envelope, accounts) -> Receipt``."""
 
 
-def handle_open_account(command: OpenAccount, accounts: Repository[BankAccount]) -> Receipt:
+def handle_open_account(
+    envelope: CommandEnvelope[OpenAccount], accounts: Repository[BankAccount]
+) -> Receipt:
     """Open a new account (the stream must not exist yet)."""
+    command = envelope.command
     account = BankAccount(command.account_id)
     account.record(AccountOpened(account_id=command.account_id, owner=command.owner))
-    return accounts.save(account, cause=command)
+    return accounts.save(account, cause=envelope)
 
 
-def handle_deposit(command: Deposit, accounts: Repository[BankAccount]) -> Receipt:
+def handle_deposit(
+    envelope: CommandEnvelope[Deposit], accounts: Repository[BankAccount]
+) -> Receipt:
     """Deposit a whole, positive number of cents into an existing account."""
+    command = envelope.command
     amount = command.amount_cents
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidAmountError(f"amount_cents must be a whole number > 0, found {amount!r}")
-    account = accounts.load(command.account_id)
+    account = accounts.load(envelope.command.account_id)
     account.record(MoneyDeposited(account_id=account.id, amount_cents=amount))
-    return accounts.save(account, cause=command)
+    return accounts.save(account, cause=envelope)
 
 
 @dataclass
@@ -164,11 +170,11 @@ def open_bank(handle_withdraw: WithdrawHandler | None = None) -> Bank:
     store = InMemoryEventStore(clock=clock, registry=registry)
     accounts: Repository[BankAccount] = Repository(store, BankAccount)
     commands = CommandBus(clock=clock, ids=SequentialIds("cmd"))
-    commands.register(OpenAccount, lambda command: handle_open_account(command, accounts))
-    commands.register(Deposit, lambda command: handle_deposit(command, accounts))
+    commands.register(OpenAccount, lambda envelope: handle_open_account(envelope, accounts))
+    commands.register(Deposit, lambda envelope: handle_deposit(envelope, accounts))
     if handle_withdraw is not None:
         withdraw = handle_withdraw
-        commands.register(Withdraw, lambda command: withdraw(command, accounts))
+        commands.register(Withdraw, lambda envelope: withdraw(envelope, accounts))
     return Bank(store, commands, accounts)
 
 
@@ -197,13 +203,14 @@ class WithdrawExercise(Exercise):
     answer_names = ("handle_withdraw",)
     solution_module = "ex01_command_validation"
     hints = (
-        "Follow handle_deposit: check the amount, load the account, record an event, save. "
+        "Follow handle_deposit: take the command from the envelope, check the amount, load the "
+        "account, record an event, save. "
         "Raise before you record anything, so a rejected command appends nothing.",
         "Two rules, two errors: InvalidAmountError unless amount_cents is an int > 0; "
         "InsufficientFundsError when amount_cents > account.balance_cents (taking the whole "
         "balance is allowed).",
         "account.record(MoneyWithdrawn(account_id=account.id, amount_cents=command.amount_cents)) "
-        "then `return accounts.save(account, cause=command)` -- the receipt is what the bus "
+        "then `return accounts.save(account, cause=envelope)` -- the receipt is what the bus "
         "returns, and cause= stamps the command id on the event.",
     )
 
@@ -212,7 +219,7 @@ class WithdrawExercise(Exercise):
         (handler,) = answers
         expect(
             callable(handler),
-            f"handle_withdraw must be a function (command, accounts) -> Receipt, "
+            f"handle_withdraw must be a function (envelope, accounts) -> Receipt, "
             f"found {type(handler).__name__}",
         )
         self._valid_withdrawal(handler)
@@ -229,14 +236,14 @@ class WithdrawExercise(Exercise):
         )
 
     def _dispatch(self, bank: Bank, amount: Any, description: str) -> Receipt:
-        command = Withdraw(account_id="acc-1", amount_cents=amount, command_id=_COMMAND_ID)
+        command = Withdraw(account_id="acc-1", amount_cents=amount)
         with self.case(description):
             try:
-                return bank.commands.dispatch(command)
+                return bank.commands.dispatch(command, command_id=_COMMAND_ID)
             except HandlerResultError:
                 raise Mistake(
                     f"while {description}, handle_withdraw returned no Receipt: "
-                    "return what accounts.save(account, cause=command) returns"
+                    "return what accounts.save(account, cause=envelope) returns"
                 ) from None
 
     def _valid_withdrawal(self, handler: WithdrawHandler) -> None:
@@ -265,7 +272,7 @@ class WithdrawExercise(Exercise):
         expect(
             record.stream_id == "acc-1",
             f"{description} appended to stream {record.stream_id!r}; expected the account's "
-            "own stream 'acc-1' (load it with accounts.load(command.account_id))",
+            "own stream 'acc-1' (load it with accounts.load(envelope.command.account_id))",
         )
         expect(
             event.amount_cents == 3_000,
@@ -280,7 +287,7 @@ class WithdrawExercise(Exercise):
         expect(
             record.causation_id == _COMMAND_ID,
             f"the MoneyWithdrawn event has causation id {record.causation_id!r}, expected the "
-            f"command's id {_COMMAND_ID!r}: save with accounts.save(account, cause=command)",
+            f"command's id {_COMMAND_ID!r}: save with accounts.save(account, cause=envelope)",
         )
         balance = bank.accounts.load("acc-1").balance_cents
         expect(

@@ -31,7 +31,7 @@ from typing import ClassVar
 from cqrs_lab.command_bus import CommandBus
 from cqrs_lab.errors import CqrsLabError
 from cqrs_lab.event_store import EventStore, Receipt
-from cqrs_lab.messages import Command, Event, Query, RecordedEvent
+from cqrs_lab.messages import Command, CommandEnvelope, Event, Query, RecordedEvent
 from cqrs_lab.projection import Changes, InMemoryReadModel, Projection, ReadModel, RowReader
 from cqrs_lab.query_bus import QueryBus
 
@@ -87,10 +87,10 @@ class PoisonEventError(CqrsLabError, ValueError):
 def register_item_handlers(bus: CommandBus, store: EventStore) -> None:
     """Register the handler of :class:`AddItem` on ``bus``: it appends one event to ``store``."""
 
-    def add_item(command: AddItem) -> Receipt:
-        key = command.key
-        event = PoisonItemAdded(key=key) if command.poison else ItemAdded(key=key)
-        return store.append(key, (event,), cause=command)
+    def add_item(envelope: CommandEnvelope[AddItem]) -> Receipt:
+        command = envelope.command
+        event = PoisonItemAdded(key=command.key) if command.poison else ItemAdded(key=command.key)
+        return store.append(command.key, (event,), cause=envelope)
 
     bus.register(AddItem, add_item)
 

@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cqrs_lab.clock import Clock, ManualClock
@@ -30,8 +31,10 @@ from cqrs_lab.examples.orders.handlers import OrderCommandHandlers
 from cqrs_lab.examples.orders.queries import GetOrderById, OrderQueryHandlers
 from cqrs_lab.examples.orders.views import OrderReadModel, OrderView, OrderViewProjection
 from cqrs_lab.ids import IdFactory, SequentialIds
+from cqrs_lab.messages import Command
 from cqrs_lab.projector import Projector
 from cqrs_lab.query_bus import QueryBus
+from cqrs_lab.read_your_writes import Consistency, Dispatched, dispatch
 
 __all__ = ["OrderSystem", "build_order_system"]
 
@@ -43,9 +46,9 @@ class OrderSystem:
     """Everything a notebook needs to run the Order example, write side and read side.
 
     ``projector`` fills the order views; drive it by hand (:meth:`catch_up`,
-    ``projector.step()``) or ``projector.start()`` it. ``waiter`` watches it, and the command bus
-    uses it for ``consistency="strong"``. ``query_handlers`` answer from the projector's current
-    read model, so they follow a blue/green rebuild.
+    ``projector.step()``) or ``projector.start()`` it. ``waiter`` watches it: :meth:`dispatch`
+    with ``consistency="strong"`` waits on it for read-your-writes. ``query_handlers`` answer
+    from the projector's current read model, so they follow a blue/green rebuild.
     """
 
     clock: Clock
@@ -61,6 +64,28 @@ class OrderSystem:
     def read_model(self) -> OrderReadModel:
         """The order views queries read now."""
         return self.query_handlers.read_model()
+
+    def dispatch(
+        self,
+        command: Command,
+        *,
+        consistency: Consistency | str = Consistency.EVENTUAL,
+        projections: Sequence[str] | None = None,
+        timeout: float = 1.0,
+    ) -> Dispatched:
+        """Dispatch ``command``; with ``consistency="strong"`` also wait for the order views.
+
+        See :func:`cqrs_lab.read_your_writes.dispatch`: the command succeeds either way, and
+        ``caught_up`` says whether the views saw it within ``timeout`` seconds.
+        """
+        return dispatch(
+            self.commands,
+            self.waiter,
+            command,
+            consistency=consistency,
+            projections=projections,
+            timeout=timeout,
+        )
 
     def catch_up(self) -> int:
         """Project every event not yet in the order views; returns how many were processed."""
@@ -85,7 +110,7 @@ def build_order_system(
         store, OrderViewProjection(), OrderReadModel(), clock=clock
     )
     waiter = ConsistencyWaiter(store, [projector], clock=clock)
-    commands = CommandBus(clock=clock, ids=command_ids or SequentialIds("cmd"), waiter=waiter)
+    commands = CommandBus(clock=clock, ids=command_ids or SequentialIds("cmd"))
     handlers = OrderCommandHandlers(store, order_ids or SequentialIds("order"))
     handlers.register(commands)
     queries = QueryBus()

@@ -18,7 +18,7 @@ class OrderLine:
     price: float
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True)
 class CreateOrder(Command):
     """Open a new order for a customer with at least one line."""
 
@@ -27,7 +27,7 @@ class CreateOrder(Command):
     shipping_address: str = ""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True)
 class AddOrderItem(Command):
     """Add a line to an open order."""
 
@@ -37,7 +37,7 @@ class AddOrderItem(Command):
     price: float
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True)
 class CancelOrder(Command):
     """Cancel an open order, saying why."""
 
@@ -45,7 +45,7 @@ class CancelOrder(Command):
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True)
 class ShipOrder(Command):
     """Ship an open order."""
 

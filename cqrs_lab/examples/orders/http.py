@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cqrs_lab.adapters.sqlite_database import Synchronous
 from cqrs_lab.command_bus import CommandBus
+from cqrs_lab.consistency import ConsistencyWaiter
 from cqrs_lab.errors import ConcurrencyError, DomainError, InvalidQueryError
-from cqrs_lab.event_store import Receipt
 from cqrs_lab.examples.orders.commands import AddOrderItem, CancelOrder, CreateOrder, OrderLine
 from cqrs_lab.examples.orders.handlers import OrderNotFoundError
 from cqrs_lab.examples.orders.queries import (
@@ -46,6 +46,7 @@ from cqrs_lab.examples.orders.sqlite_app import build_sqlite_order_system
 from cqrs_lab.examples.orders.views import OrderView
 from cqrs_lab.projector import Projector
 from cqrs_lab.query_bus import QueryBus
+from cqrs_lab.read_your_writes import dispatch
 
 __all__ = [
     "ApiSettings",
@@ -70,6 +71,7 @@ class OrderBackend(Protocol):
     commands: CommandBus
     queries: QueryBus
     projector: Projector[OrderView]
+    waiter: ConsistencyWaiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,16 +203,21 @@ def write_options(
 
 
 def _dispatch(backend: OrderBackend, command: Any, options: WriteOptions) -> WriteResponse:
-    receipt: Receipt = backend.commands.dispatch(
-        command, consistency=options.consistency, timeout=options.timeout
+    result = dispatch(
+        backend.commands,
+        backend.waiter,
+        command,
+        consistency=options.consistency,
+        timeout=options.timeout,
     )
+    receipt = result.receipt
     return WriteResponse(
         order_id=receipt.stream_id,
         stream_version=receipt.stream_version,
         position=receipt.position,
         command_id=receipt.command_id,
         consistency=options.consistency,
-        consistent=receipt.caught_up,
+        consistent=result.caught_up,
     )
 
 

@@ -49,28 +49,22 @@ class OrderState:
         return sum(line.quantity * line.price for line in self.lines)
 
 
-# Enum members read once: reading one from its class costs more than the whole status check.
-_OPEN = OrderStatus.OPEN
-_CANCELLED = OrderStatus.CANCELLED
-_SHIPPED = OrderStatus.SHIPPED
-
-
 def validate_line(product_id: str, quantity: int, price: float) -> None:
     """Raise :class:`InvalidOrderError` unless the line is a real product, count and price."""
-    # `type(x) is ...` first: the common case costs one comparison, and a bool is no number here
     if not isinstance(product_id, str) or not product_id.strip():
         raise InvalidOrderError(f"product_id must be a non-blank string, found {product_id!r}")
-    if (type(quantity) is not int and not _is_int(quantity)) or quantity <= 0:
+    if not _is_int(quantity) or quantity <= 0:
         raise InvalidOrderError(
             f"quantity of {product_id!r} must be a whole number > 0, found {quantity!r}"
         )
-    if (type(price) is not float and not _is_number(price)) or not math.isfinite(price):
+    if not _is_number(price) or not math.isfinite(price):
         raise InvalidOrderError(f"price of {product_id!r} must be a finite number, found {price!r}")
     if price < 0:
         raise InvalidOrderError(f"price of {product_id!r} must be >= 0, found {price!r}")
 
 
 def _is_int(value: object) -> bool:
+    # a bool is an int to Python, but True is no quantity
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -81,31 +75,23 @@ def _is_number(value: object) -> bool:
 class Order(Aggregate):
     """An order: created with lines, then added to, and finally cancelled or shipped."""
 
-    # The order keeps its state in attributes of its own, which apply() updates in place (an
-    # aggregate is a mutable entity); `state` hands out a frozen snapshot of them. Its rules
-    # look only at the status, so items added later are kept as their events and become
-    # OrderLines only when `state` is read. A new order starts from these class-level values
-    # (all immutable), so it needs no __init__ of its own: one call less per command handled.
-    _customer_id: str = ""
-    _items: tuple[OrderLine, ...] = ()  # the lines it was created with
-    _added: tuple[OrderItemAdded, ...] = ()  # the items added since
-    _status: OrderStatus = _OPEN
-    _shipping_address: str = ""
-    _cancel_reason: str = ""
+    def __init__(self, order_id: str) -> None:
+        super().__init__(order_id)
+        self.customer_id = ""
+        self.lines: list[OrderLine] = []
+        self.status = OrderStatus.OPEN
+        self.shipping_address = ""
+        self.cancel_reason = ""
 
     @property
     def state(self) -> OrderState:
         """Everything the write side knows about the order, as a frozen snapshot."""
-        added = tuple(
-            OrderLine(product_id=item.product_id, quantity=item.quantity, price=item.price)
-            for item in self._added
-        )
         return OrderState(
-            self._customer_id,
-            self._items + added,
-            self._status,
-            self._shipping_address,
-            self._cancel_reason,
+            customer_id=self.customer_id,
+            lines=tuple(self.lines),
+            status=self.status,
+            shipping_address=self.shipping_address,
+            cancel_reason=self.cancel_reason,
         )
 
     @classmethod
@@ -153,7 +139,7 @@ class Order(Aggregate):
 
     def add_item(self, product_id: str, quantity: int, price: float) -> None:
         """Record :class:`OrderItemAdded` if the order is open and the line valid."""
-        if self._status is not _OPEN:
+        if self.status is not OrderStatus.OPEN:
             raise self._not_open("add an item to")
         validate_line(product_id, quantity, price)
         self.record(
@@ -162,19 +148,19 @@ class Order(Aggregate):
 
     def cancel(self, reason: str) -> None:
         """Record :class:`OrderCancelled` if the order is open."""
-        if self._status is not _OPEN:
+        if self.status is not OrderStatus.OPEN:
             raise self._not_open("cancel")
         self.record(OrderCancelled(order_id=self.id, reason=reason))
 
     def ship(self) -> None:
         """Record :class:`OrderShipped` if the order is open."""
-        if self._status is not _OPEN:
+        if self.status is not OrderStatus.OPEN:
             raise self._not_open("ship")
         self.record(OrderShipped(order_id=self.id))
 
     def _not_open(self, action: str) -> InvalidOrderError:
         return InvalidOrderError(
-            f"cannot {action} order {self.id!r}: it is {self._status.value}, "
+            f"cannot {action} order {self.id!r}: it is {self.status.value}, "
             "only an open order can change"
         )
 
@@ -182,17 +168,21 @@ class Order(Aggregate):
         """Change state to reflect ``event``."""
         match event:
             case OrderCreated():
-                self._customer_id = event.customer_id
-                self._items = event.items
-                self._status = _OPEN
-                self._shipping_address = event.shipping_address
+                self.customer_id = event.customer_id
+                self.lines = list(event.items)
+                self.status = OrderStatus.OPEN
+                self.shipping_address = event.shipping_address
             case OrderItemAdded():
-                self._added += (event,)
+                self.lines.append(
+                    OrderLine(
+                        product_id=event.product_id, quantity=event.quantity, price=event.price
+                    )
+                )
             case OrderCancelled():
-                self._status = _CANCELLED
-                self._cancel_reason = event.reason
+                self.status = OrderStatus.CANCELLED
+                self.cancel_reason = event.reason
             case OrderShipped():
-                self._status = _SHIPPED
+                self.status = OrderStatus.SHIPPED
             case _:
                 raise TypeError(f"Order cannot apply {type(event).__name__}")
 

@@ -22,6 +22,7 @@ and ``order-0001`` would be taken after a restart.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cqrs_lab.adapters.sqlite_database import SqliteDatabase, Synchronous
@@ -35,8 +36,10 @@ from cqrs_lab.examples.orders.queries import GetOrderById
 from cqrs_lab.examples.orders.sqlite_views import SqliteOrderViews, SqlOrderQueries
 from cqrs_lab.examples.orders.views import OrderView, OrderViewProjection
 from cqrs_lab.ids import IdFactory, UuidIds
+from cqrs_lab.messages import Command
 from cqrs_lab.projector import Projector
 from cqrs_lab.query_bus import QueryBus
+from cqrs_lab.read_your_writes import Consistency, Dispatched, dispatch
 
 __all__ = ["SqliteOrderSystem", "build_sqlite_order_system"]
 
@@ -56,6 +59,24 @@ class SqliteOrderSystem:
     projector: Projector[OrderView]
     waiter: ConsistencyWaiter
     query_handlers: SqlOrderQueries
+
+    def dispatch(
+        self,
+        command: Command,
+        *,
+        consistency: Consistency | str = Consistency.EVENTUAL,
+        projections: Sequence[str] | None = None,
+        timeout: float = 1.0,
+    ) -> Dispatched:
+        """Dispatch ``command``; with ``consistency="strong"`` also wait for the order views."""
+        return dispatch(
+            self.commands,
+            self.waiter,
+            command,
+            consistency=consistency,
+            projections=projections,
+            timeout=timeout,
+        )
 
     def catch_up(self) -> int:
         """Project every event not yet in the order views; returns how many were processed."""
@@ -92,7 +113,7 @@ def build_sqlite_order_system(
         store, OrderViewProjection(), views, batch_size=batch_size, clock=clock
     )
     waiter = ConsistencyWaiter(store, [projector], clock=clock)
-    commands = CommandBus(clock=clock, ids=command_ids or UuidIds("cmd"), waiter=waiter)
+    commands = CommandBus(clock=clock, ids=command_ids or UuidIds("cmd"))
     handlers = OrderCommandHandlers(store, order_ids or UuidIds("order"))
     handlers.register(commands)
     queries = QueryBus()

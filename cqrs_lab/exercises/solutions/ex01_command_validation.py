@@ -1,11 +1,14 @@
 """Worked solution of exercise 1: the Withdraw handler."""
 
-from cqrs_lab import Receipt, Repository
+from cqrs_lab import CommandEnvelope, Receipt, Repository
 from cqrs_lab.exercises import ex01
 
 
-def handle_withdraw(command: ex01.Withdraw, accounts: Repository[ex01.BankAccount]) -> Receipt:
+def handle_withdraw(
+    envelope: CommandEnvelope[ex01.Withdraw], accounts: Repository[ex01.BankAccount]
+) -> Receipt:
     """Take money out of an account -- or refuse, appending nothing."""
+    command = envelope.command
     amount = command.amount_cents
     # validate first: a command that raises must leave the store as it was
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
@@ -17,5 +20,5 @@ def handle_withdraw(command: ex01.Withdraw, accounts: Repository[ex01.BankAccoun
             f"expected at most the balance, {account.balance_cents}"
         )
     account.record(ex01.MoneyWithdrawn(account_id=account.id, amount_cents=amount))
-    # cause= stamps the command's id on the event; the receipt is the read-your-writes token
-    return accounts.save(account, cause=command)
+    # cause= puts the command's id on the event; the receipt is the read-your-writes token
+    return accounts.save(account, cause=envelope)
