@@ -31,10 +31,8 @@ __all__ = ["CommandBus"]
 class CommandBus(MessageBus):
     """Dispatches each command, in its envelope, to its one handler; returns a :class:`Receipt`.
 
-    Args:
-        clock: stamps each envelope's ``issued_at``.
-        ids: draws each envelope's ``command_id``.
-        middleware: run around every handler, outermost first; it receives the envelope.
+    ``clock`` gives each envelope its ``issued_at`` and ``ids`` its ``command_id``; middleware
+    runs around every handler, outermost first, and receives the envelope.
     """
 
     kind = "command"
@@ -57,12 +55,10 @@ class CommandBus(MessageBus):
         command_id: str | None = None,
         correlation_id: str | None = None,
     ) -> Receipt:
-        """Handle ``command`` and return the receipt of what it appended.
+        """Handle ``command`` in its envelope and return the receipt of what it appended.
 
-        ``command_id`` defaults to a new id (a client that retries may send its own);
-        ``correlation_id`` to the command id, when this command starts the conversation.
-        Errors from the handler (a :class:`~cqrs_lab.errors.DomainError`, a
-        :class:`~cqrs_lab.errors.ConcurrencyError`) propagate unchanged; nothing was appended.
+        ``command_id`` defaults to a new id, ``correlation_id`` to the command id. Errors from the
+        handler (a ``DomainError``, a ``ConcurrencyError``) propagate; nothing was appended.
         """
         if not isinstance(command, Command):
             raise InvalidArgumentError(

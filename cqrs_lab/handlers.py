@@ -1,16 +1,14 @@
 """What both buses share: one handler per message type, and middleware around each dispatch.
 
-A handler is a plain function of one message, or an object whose ``handle`` method is one.
-Middleware is a function ``middleware(message, next_step)`` that returns ``next_step(message)``
-(or not); the first added is the outermost. Every dispatch takes the same path: the handler,
-wrapped in the middleware.
+A handler is a function of one message, or an object whose ``handle`` method is one. Every
+dispatch takes the same path: the handler, wrapped in the middleware.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from cqrs_lab.errors import DuplicateHandlerError, HandlerNotFoundError, InvalidArgumentError
 
@@ -22,16 +20,12 @@ NextStep = Callable[[Any], Any]
 """The rest of the pipeline: call it with the message to go on."""
 
 
-class Middleware(Protocol):
-    """Wraps dispatch: ``middleware(message, next_step)`` returns ``next_step(message)``, or not."""
-
-    def __call__(self, message: Any, next_step: NextStep, /) -> Any:
-        """Run around the rest of the pipeline."""
-        ...
+Middleware = Callable[[Any, NextStep], Any]
+"""Wraps dispatch: ``middleware(message, next_step)`` returns ``next_step(message)``, or not."""
 
 
 Handler = Callable[[Any], Any]
-"""A function of one message (or the bound ``handle`` method of an object)."""
+"""A function of one message, or the ``handle`` method of an object."""
 
 
 class MessageBus:
@@ -81,10 +75,6 @@ class MessageBus:
     def registered(self) -> list[str]:
         """Names of the message types with a handler, sorted."""
         return sorted(t.__name__ for t in self._handlers)
-
-    def has_handler(self, message_type: type) -> bool:
-        """Whether ``message_type`` has a handler."""
-        return message_type in self._handlers
 
     def handler_for(self, message_type: type) -> Handler:
         """The handler of ``message_type``; :class:`HandlerNotFoundError` if there is none."""
