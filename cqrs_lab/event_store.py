@@ -2,7 +2,7 @@
 
 Positions in the global log start at 1 and have no gaps. ``read_all(after_position=p)`` returns
 events *after* ``p`` (exclusive), so a reader passes the last position it has seen and never gets it
-twice -- the playbook's Template 4 loop, which left this unsaid, can spin forever on it.
+twice; a reader that took the bound as inclusive would read its last event again on every poll.
 
 >>> from dataclasses import dataclass
 >>> from cqrs_lab.clock import ManualClock

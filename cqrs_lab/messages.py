@@ -1,9 +1,9 @@
 """The three kinds of message, and the envelopes that carry them.
 
 Commands, events and queries are frozen, keyword-only dataclasses. Their bases declare no
-fields, so a subclass can declare whatever fields it needs, required or not (a base with
-defaulted fields, as in the playbook's Template 1, makes every subclass with a required field
-raise TypeError):
+fields, so a subclass can declare whatever fields it needs, required or not (a dataclass base
+with defaulted fields would make every subclass with a required field raise TypeError, unless
+the fields are keyword-only):
 
 >>> from dataclasses import dataclass
 >>> @dataclass(frozen=True, kw_only=True)
