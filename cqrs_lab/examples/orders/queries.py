@@ -40,6 +40,7 @@ from cqrs_lab.projection import ReadModel
 from cqrs_lab.query_bus import QueryBus
 
 __all__ = [
+    "MAX_PAGE",
     "MAX_PAGE_SIZE",
     "SORTABLE_FIELDS",
     "GetCustomerOrders",
@@ -54,6 +55,14 @@ T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
 """The largest ``page_size`` a query accepts."""
+
+MAX_PAGE = 1_000_000
+"""The largest ``page`` a query accepts.
+
+A page past it is refused when the query is built, so both backends answer alike: a page's
+offset, ``(page - 1) * page_size``, always fits a SQLite INTEGER (one past 2**63 - 1 would
+raise ``OverflowError`` in the SQL handlers, where the in-memory ones found an empty page).
+"""
 
 _NEVER = datetime.min.replace(tzinfo=UTC)  # stands in for a missing shipped_at when sorting
 
@@ -114,6 +123,8 @@ def _is_whole(value: object) -> bool:
 def _check_page(page: object, page_size: object) -> None:
     if not _is_whole(page) or page < 1:  # type: ignore[operator]
         raise InvalidQueryError(f"page must be a whole number >= 1, found {_shown(page)}")
+    if page > MAX_PAGE:  # type: ignore[operator]
+        raise InvalidQueryError(f"page must be at most {MAX_PAGE}, found {_shown(page)}")
     if not _is_whole(page_size) or not 1 <= page_size <= MAX_PAGE_SIZE:  # type: ignore[operator]
         raise InvalidQueryError(
             f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, found {_shown(page_size)}"
