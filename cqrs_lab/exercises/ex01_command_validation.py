@@ -15,17 +15,18 @@ Receipt(stream_id='acc-1', stream_version=1, position=1, command_id='cmd-0001')
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from cqrs_lab.aggregate import Aggregate, Repository
 from cqrs_lab.clock import ManualClock
 from cqrs_lab.command_bus import CommandBus
-from cqrs_lab.errors import DomainError, HandlerResultError
+from cqrs_lab.errors import ConcurrencyError, DomainError, HandlerResultError
 from cqrs_lab.event_store import InMemoryEventStore, Receipt
 from cqrs_lab.exercises.framework import Exercise, Mistake, expect
 from cqrs_lab.ids import SequentialIds
-from cqrs_lab.messages import Command, CommandEnvelope, Event
+from cqrs_lab.messages import Command, CommandEnvelope, Event, RecordedEvent
 from cqrs_lab.upcasting import EventRegistry
 
 __all__ = [
@@ -163,11 +164,14 @@ class Bank:
     accounts: Repository[BankAccount]
 
 
-def open_bank(handle_withdraw: WithdrawHandler | None = None) -> Bank:
+def open_bank(
+    handle_withdraw: WithdrawHandler | None = None, *, store: InMemoryEventStore | None = None
+) -> Bank:
     """A deterministic bank; with ``handle_withdraw`` it also handles :class:`Withdraw`."""
     clock = ManualClock(step=1.0)
-    registry = EventRegistry([AccountOpened, MoneyDeposited, MoneyWithdrawn])
-    store = InMemoryEventStore(clock=clock, registry=registry)
+    if store is None:
+        registry = EventRegistry([AccountOpened, MoneyDeposited, MoneyWithdrawn])
+        store = InMemoryEventStore(clock=clock, registry=registry)
     accounts: Repository[BankAccount] = Repository(store, BankAccount)
     commands = CommandBus(clock=clock, ids=SequentialIds("cmd"))
     commands.register(OpenAccount, lambda envelope: handle_open_account(envelope, accounts))
@@ -229,10 +233,38 @@ class WithdrawExercise(Exercise):
         self._rejects(handler, -500, InvalidAmountError, "a negative amount")
         self._rejects(handler, 250.5, InvalidAmountError, "a fraction of a cent")
         self._rejects(handler, 1, InsufficientFundsError, "from an empty account", balance=0)
+        self._racing_withdrawals(handler)
         return (
             "handle_withdraw appends one MoneyWithdrawn per valid withdrawal (the whole balance "
-            "too) and rejects overdrafts, zero, negative and fractional amounts with the right "
-            "DomainError, leaving the store unchanged."
+            "too), rejects overdrafts, zero, negative and fractional amounts with the right "
+            "DomainError, leaving the store unchanged, and loses a race to another withdrawal "
+            "instead of overdrawing the account."
+        )
+
+    def _racing_withdrawals(self, handler: WithdrawHandler) -> None:
+        """Another withdrawal lands between this handler's load and its save."""
+        store = _RacingStore(
+            clock=ManualClock(step=1.0),
+            registry=EventRegistry([AccountOpened, MoneyDeposited, MoneyWithdrawn]),
+        )
+        bank = open_bank(handler, store=store)
+        bank.commands.dispatch(OpenAccount(account_id="acc-1", owner="Ada"))
+        bank.commands.dispatch(Deposit(account_id="acc-1", amount_cents=_OPENING_BALANCE))
+        store.race_on_next_load(MoneyWithdrawn(account_id="acc-1", amount_cents=8_000))
+        description = (
+            "withdrawing 5000 cents while another withdrawal of 8000 lands between your "
+            "accounts.load and your save"
+        )
+        # losing the race is right (ConcurrencyError): the client may retry on the new balance
+        with self.case(description), suppress(ConcurrencyError, DomainError):
+            bank.commands.dispatch(Withdraw(account_id="acc-1", amount_cents=5_000))
+        balance = bank.accounts.load("acc-1").balance_cents
+        expect(
+            balance >= 0,
+            f"{description}, both were appended and the account now holds {balance} cents: "
+            "the save did not say which version it expected. Save with the version you "
+            "loaded (accounts.save(account, cause=envelope) does): then the second writer "
+            "gets a ConcurrencyError instead of overdrawing the account",
         )
 
     def _dispatch(self, bank: Bank, amount: Any, description: str) -> Receipt:
@@ -347,6 +379,25 @@ class WithdrawExercise(Exercise):
             f"{bank.store.head} events: validate before you record and save, so a rejected "
             "command appends nothing",
         )
+
+
+class _RacingStore(InMemoryEventStore):
+    """A store in which another writer appends right after the next read of a stream."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._racer: Event | None = None
+
+    def race_on_next_load(self, event: Event) -> None:
+        """Append ``event`` to the stream the next ``read_stream`` reads, just after it."""
+        self._racer = event
+
+    def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
+        records = super().read_stream(stream_id, from_version)
+        racer, self._racer = self._racer, None
+        if racer is not None:
+            self.append(stream_id, [racer], expected_version=len(records))
+        return records
 
 
 def _why_rejected(amount: Any) -> str:

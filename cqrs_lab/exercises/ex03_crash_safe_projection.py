@@ -14,7 +14,7 @@ any write.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from cqrs_lab.examples.orders import ShipOrder
 from cqrs_lab.exercises._orders import SHOP, replay
 from cqrs_lab.exercises.ex02_new_projection import OrdersPerCustomer
 from cqrs_lab.exercises.framework import Exercise, Mistake, expect
-from cqrs_lab.messages import RecordedEvent
+from cqrs_lab.messages import Event, Receipt, RecordedEvent
 from cqrs_lab.projection import Changes, InMemoryReadModel, Projection, RowReader
 
 if TYPE_CHECKING:
@@ -142,6 +142,43 @@ class CrashReport:
         )
 
 
+class _CountedReads:
+    """The store as a sync sees it, counting the events its reads return."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.count = 0
+
+    @property
+    def head(self) -> int:
+        """The store's head position."""
+        return self.store.head
+
+    def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        """The store's ``read_all``, counted."""
+        records = self.store.read_all(after_position, limit)
+        self.count += len(records)
+        return records
+
+    def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
+        """The store's ``read_stream``, counted."""
+        records = self.store.read_stream(stream_id, from_version)
+        self.count += len(records)
+        return records
+
+    def stream_version(self, stream_id: str) -> int:
+        """The store's ``stream_version``."""
+        return self.store.stream_version(stream_id)
+
+    def append(self, stream_id: str, events: Sequence[Event], *args: Any, **kwargs: Any) -> Receipt:
+        """Refused: a sync only reads the log."""
+        raise Mistake(f"sync appended to {stream_id!r}: a projection reads the log, never writes")
+
+    def subscribe(self, subscriber: Callable[[int], None]) -> Callable[[], None]:
+        """The store's ``subscribe``."""
+        return self.store.subscribe(subscriber)
+
+
 def _reference_view(store: EventStore, until: int) -> dict[str, Any]:
     model: InMemoryReadModel[int] = InMemoryReadModel("reference")
     projection = OrdersPerCustomer()
@@ -256,9 +293,10 @@ class CrashSafeSyncExercise(Exercise):
             if model.checkpoint >= store.head:
                 break
             before = model.checkpoint
+            reads = _CountedReads(store)
             try:
                 with self.case(f"syncing the shop's day ({where})"):
-                    sync(store, model, projection, limit)
+                    returned = sync(reads, model, projection, limit)
             except SimulatedCrash:
                 self._after_crash(store, model)
                 continue
@@ -274,6 +312,7 @@ class CrashSafeSyncExercise(Exercise):
                     "which the projection does not handle. Move the checkpoint past every event "
                     "you read, handled or not (commit it with no changes)"
                 )
+            self._counted(returned, reads.count, limit, where)
         else:
             raise Mistake(f"sync did not reach the head ({store.head}) in {2 * store.head} calls")
         view = dict(model.items())
@@ -289,6 +328,23 @@ class CrashSafeSyncExercise(Exercise):
                 f"expected {expected}",
             )
         return view, model.writes
+
+    @staticmethod
+    def _counted(returned: object, read: int, limit: int, where: str) -> None:
+        """One call reads at most ``limit`` events and says how many it read."""
+        expect(
+            read <= limit,
+            f"one call of sync ({where}) read {read} events from the store: read at "
+            f"most limit events per call (store.read_all(model.checkpoint, limit)), so a "
+            "caller can bound the work of each call",
+        )
+        expect(
+            returned == read,
+            f"one call of sync ({where}) read {read} events but returned {returned!r}: "
+            "return how many events it read, handled or not. A driver loop "
+            "`while sync(...): ...` stops when sync returns 0, so a count of only the handled "
+            "events stops it early, at the first batch the projection does not care about",
+        )
 
     @staticmethod
     def _after_crash(store: EventStore, model: CrashingReadModel) -> None:

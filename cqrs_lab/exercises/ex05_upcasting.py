@@ -160,8 +160,9 @@ class UpcasterExercise(Exercise):
 
     def _one(self, upcaster: Upcaster, data: dict[str, Any]) -> None:
         price = data["price"]
+        given = dict(data)
         with self.case(f"upcasting {data}"):
-            result = upcaster(dict(data))
+            result = upcaster(given)
         forgot = (
             " (did you change the dict in place and forget `return`?)" if result is None else ""
         )
@@ -169,6 +170,13 @@ class UpcasterExercise(Exercise):
             isinstance(result, Mapping),
             f"upcasting {data} returned {type(result).__name__}; an upcaster must return the "
             f"v2 data as a dict{forgot}",
+        )
+        expect(
+            given == data,
+            f"upcasting {data} changed the dict it was given (it now holds {given}): build "
+            "and return a new dict, and leave the input alone. The stored data is read again "
+            "on every read; an upcaster that rewrites it in place hands the next reader v2 "
+            "data still labelled v1",
         )
         expect(
             "price" not in result,

@@ -114,7 +114,7 @@ WAREHOUSE: tuple[Command, ...] = (
     CreateOrder(customer_id="cust-bob", items=(line("tea", 4, 3.5),)),  # ord-f
     CreateOrder(customer_id="cust-eve", items=(line("scone", 1, 2.25),)),  # ord-z
     CreateOrder(customer_id="cust-cyd", items=(line("jam", 2, 1.75),)),  # ord-m
-    AddOrderItem(order_id="ord-z", product_id="tea", quantity=1, price=3.5),
+    AddOrderItem(order_id="ord-z", product_id="tea", quantity=3, price=3.5),
     CreateOrder(customer_id="cust-dee", items=(line("coffee", 1, 4.0),)),  # ord-b
     ShipOrder(order_id="ord-p"),
     CreateOrder(customer_id="cust-eve", items=(line("tea", 1, 3.5),)),  # ord-t
@@ -301,6 +301,12 @@ class AwaitingShipmentExercise(Exercise):
                 not (added and row.item_count == right.item_count - 1),
                 f"{order_id} has item_count {row.item_count}, expected {right.item_count}: "
                 "OrderItemAdded adds a line",
+            )
+            expect(
+                not (order_id == "ord-z" and row.item_count == right.item_count + 2),
+                f"{order_id} has item_count {row.item_count}, expected {right.item_count}: "
+                "its added line has quantity 3, and OrderItemAdded adds one line whatever its "
+                "quantity (item_count counts order lines, not units)",
             )
             raise Mistake(
                 f"{order_id} has item_count {row.item_count}, expected {right.item_count} "
