@@ -7,6 +7,7 @@ imported only by the functions that build DataFrames. The worked Order example l
 
 from cqrs_lab.aggregate import Aggregate, Repository
 from cqrs_lab.clock import DEFAULT_START, Clock, ManualClock, SystemClock
+from cqrs_lab.codec import EncodedEvent, EventCodec
 from cqrs_lab.command_bus import CommandBus
 from cqrs_lab.consistency import ConsistencyWaiter, OnTimeout, ReadResult, WaitResult
 from cqrs_lab.errors import (
@@ -49,8 +50,7 @@ from cqrs_lab.projection import (
 from cqrs_lab.projector import DeadLetter, FailurePolicy, Projector, Rebuild, RebuildMode
 from cqrs_lab.query_bus import QueryBus
 from cqrs_lab.read_your_writes import Consistency, Dispatched, dispatch
-from cqrs_lab.tracer import Component, StepKind, Tracer, TraceStep
-from cqrs_lab.upcasting import EncodedEvent, EventRegistry, Upcaster
+from cqrs_lab.upcasting import EventRegistry, Upcaster
 
 __all__ = [
     "ANY_VERSION",
@@ -63,7 +63,6 @@ __all__ = [
     "Command",
     "CommandBus",
     "CommandEnvelope",
-    "Component",
     "ConcurrencyError",
     "Consistency",
     "ConsistencySLA",
@@ -76,6 +75,7 @@ __all__ = [
     "DuplicateHandlerError",
     "EncodedEvent",
     "Event",
+    "EventCodec",
     "EventRegistry",
     "EventStore",
     "FailurePolicy",
@@ -106,11 +106,8 @@ __all__ = [
     "Repository",
     "RowReader",
     "SequentialIds",
-    "StepKind",
     "SubscriberError",
     "SystemClock",
-    "TraceStep",
-    "Tracer",
     "UnknownEventTypeError",
     "UpcastError",
     "Upcaster",

@@ -28,10 +28,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from cqrs_lab.clock import Clock, SystemClock
+from cqrs_lab.codec import EncodedEvent, EventCodec
 from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError
 from cqrs_lab.messages import CommandEnvelope, Event, Metadata, Receipt, RecordedEvent
 from cqrs_lab.subscriptions import Subscriber, Subscribers, notify_subscribers
-from cqrs_lab.upcasting import EncodedEvent, EventRegistry
+from cqrs_lab.upcasting import EventRegistry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -147,7 +148,7 @@ class InMemoryEventStore:
 
     Args:
         clock: stamps ``recorded_at``; inject a :class:`~cqrs_lab.clock.ManualClock` in notebooks.
-        registry: decodes events appended as :class:`~cqrs_lab.upcasting.EncodedEvent` (old
+        registry: decodes events appended as :class:`~cqrs_lab.codec.EncodedEvent` (old
             schemas, imports), upcasting them on every read.
     """
 
@@ -156,6 +157,7 @@ class InMemoryEventStore:
     ) -> None:
         self._clock: Clock = clock or SystemClock()
         self.registry = registry or EventRegistry()
+        self.codec = EventCodec(self.registry)
         self._lock = threading.Lock()
         self._log: list[RecordedEvent] = []
         self._streams: dict[str, list[RecordedEvent]] = {}
@@ -222,10 +224,7 @@ class InMemoryEventStore:
         """
         encoded = list(events)
         check_append_arguments(stream_id, encoded, expected_version)
-        for item in encoded:
-            if not isinstance(item, EncodedEvent):
-                raise InvalidArgumentError(f"expected EncodedEvent, found {type(item).__name__}")
-            self.registry.event_type(item.type_name)  # unknown types are rejected now, not later
+        encoded = [self.codec.checked(item) for item in encoded]  # JSON data, as SQLite keeps
         correlation, causation = provenance(metadata, cause)
         return self._append(stream_id, encoded, expected_version, correlation, causation)
 
@@ -290,9 +289,8 @@ class InMemoryEventStore:
         return [self._decode(r) if isinstance(r.event, EncodedEvent) else r for r in records]
 
     def _decode(self, record: RecordedEvent) -> RecordedEvent:
-        encoded: Any = record.event
-        event = self.registry.decode(encoded.type_name, encoded.schema_version, encoded.data)
-        return dataclasses.replace(record, event=event)
+        encoded: Any = record.event  # an EncodedEvent, kept in the event's place (see _append)
+        return dataclasses.replace(record, event=self.codec.decode(encoded))
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber(head)`` after every append; returns a function that unsubscribes."""

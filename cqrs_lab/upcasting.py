@@ -1,8 +1,13 @@
-"""Event schemas over time: encode events to plain data and decode them back, upcasting old ones.
+"""Event schemas over time: which class a stored name means, and how old data is brought up to date.
 
-The playbook says *version your events*. An event class declares ``schema_version``; when its fields
-change, the version goes up and an upcaster turns the old data into the new shape on read, so
-handlers and projections only ever see the current schema.
+Events are kept forever, but the classes that read them change. An event class declares its
+``schema_version``; when its fields change the version goes up, the data already stored stays as
+it was written, and an *upcaster* -- a plain function from the data of version ``n`` to the data
+of version ``n + 1`` -- brings old data to the current shape each time it is read. Handlers and
+projections only ever see the current schema.
+
+:class:`EventRegistry` knows the event classes by their stored names, and the upcasters. It works
+on plain data; :class:`~cqrs_lab.codec.EventCodec` turns that data into events and back.
 
 >>> from dataclasses import dataclass
 >>> @dataclass(frozen=True, kw_only=True)
@@ -14,33 +19,23 @@ handlers and projections only ever see the current schema.
 >>> @registry.upcaster("Deposited", from_version=1)
 ... def cents(data):
 ...     return {"account_id": data["account_id"], "amount_cents": round(data["amount"] * 100)}
->>> registry.decode("Deposited", 1, {"account_id": "acc-1", "amount": 2.5})
-Deposited(account_id='acc-1', amount_cents=250)
+>>> registry.upcast("Deposited", 1, {"account_id": "acc-1", "amount": 2.5})
+{'account_id': 'acc-1', 'amount_cents': 250}
 """
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from cqrs_lab.errors import InvalidArgumentError, UnknownEventTypeError, UpcastError
 from cqrs_lab.messages import Event
 
-__all__ = ["EncodedEvent", "EventRegistry", "Upcaster"]
+__all__ = ["EventRegistry", "Upcaster"]
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 """Turns the data of schema version ``n`` into the data of version ``n + 1``."""
-
-
-@dataclass(frozen=True, slots=True)
-class EncodedEvent:
-    """An event as plain data: what a database row or a legacy export holds."""
-
-    type_name: str
-    schema_version: int
-    data: Mapping[str, Any]
 
 
 class EventRegistry:
@@ -53,9 +48,20 @@ class EventRegistry:
             self.register(event_type)
 
     def register(self, event_type: type[Event]) -> type[Event]:
-        """Register an event class under its ``type_name``; returns it (works as a decorator)."""
+        """Register an event class under its ``type_name``; returns it (works as a decorator).
+
+        The class must be a dataclass itself, as every event is: a subclass of
+        :class:`~cqrs_lab.messages.Event` without its own ``@dataclass`` is refused.
+        """
         if not (isinstance(event_type, type) and issubclass(event_type, Event)):
             raise InvalidArgumentError(f"expected an Event subclass, found {event_type!r}")
+        if "__dataclass_fields__" not in vars(event_type):
+            # it inherits Event's (empty) dataclass fields: its own annotations are not fields,
+            # and constructing it with them fails with a TypeError that does not say why
+            raise InvalidArgumentError(
+                f"{event_type.__qualname__} is an Event subclass but not a dataclass itself; "
+                "decorate it with @dataclass(frozen=True, kw_only=True)"
+            )
         known = self._types.get(event_type.type_name)
         if known is not None and known is not event_type:
             raise InvalidArgumentError(
@@ -95,28 +101,13 @@ class EventRegistry:
                 "register the class with EventRegistry.register"
             ) from None
 
-    def encode(self, event: Event) -> EncodedEvent:
-        """The event as plain data at its current schema version."""
-        data = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
-        return EncodedEvent(type(event).type_name, type(event).schema_version, data)
-
-    def decode(self, type_name: str, schema_version: int, data: Mapping[str, Any]) -> Event:
-        """Rebuild an event from stored data, upcasting it to the current schema first.
-
-        Nested values (a tuple of line dataclasses, a datetime given as text) are rebuilt from
-        the event class's type hints, so data read back from JSON decodes as well.
-        """
-        from cqrs_lab.serialization import EventCodec  # serialization builds on this module
-
-        return EventCodec(self).decode(EncodedEvent(type_name, schema_version, data))
-
     def upcast(
         self, type_name: str, schema_version: int, data: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """Stored data brought up to the current schema, still as data.
+        """``data`` written at ``schema_version``, brought to the current schema, still as data.
 
-        :meth:`decode` builds the event from it with a plain call; a codec that must rebuild
-        nested values (:mod:`cqrs_lab.serialization`) builds it itself.
+        The upcasters from that version on run in turn, on a deep copy: whatever they do, the
+        data given (perhaps what a store holds) is never changed.
         """
         event_type = self.event_type(type_name)
         current = event_type.schema_version
@@ -125,7 +116,7 @@ class EventRegistry:
                 f"{type_name} was stored at schema v{schema_version}, newer than the code's "
                 f"v{current}; upgrade the code before reading this store"
             )
-        upgraded = dict(data)
+        upgraded = copy.deepcopy(dict(data))
         for version in range(schema_version, current):
             step = self._upcasters.get((type_name, version))
             if step is None:

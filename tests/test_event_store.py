@@ -12,6 +12,7 @@ import pytest
 from conftest import Noted
 
 from cqrs_lab.clock import DEFAULT_START, ManualClock
+from cqrs_lab.codec import EncodedEvent
 from cqrs_lab.errors import (
     ConcurrencyError,
     InvalidArgumentError,
@@ -21,7 +22,7 @@ from cqrs_lab.errors import (
 )
 from cqrs_lab.event_store import ANY_VERSION, NO_STREAM, EventStore, InMemoryEventStore, Receipt
 from cqrs_lab.messages import Command, Event, Metadata, RecordedEvent
-from cqrs_lab.upcasting import EncodedEvent, EventRegistry
+from cqrs_lab.upcasting import EventRegistry
 
 
 def notes(*texts: str) -> list[Event]:

@@ -17,6 +17,7 @@ import pytest
 
 from cqrs_lab.adapters.sqlite_store import SqliteEventStore
 from cqrs_lab.clock import DEFAULT_START, ManualClock
+from cqrs_lab.codec import EncodedEvent
 from cqrs_lab.errors import (
     ConcurrencyError,
     InvalidArgumentError,
@@ -27,7 +28,7 @@ from cqrs_lab.event_store import ANY_VERSION, NO_STREAM, EventStore, InMemoryEve
 from cqrs_lab.examples.orders.commands import OrderLine
 from cqrs_lab.examples.orders.events import OrderCreated, order_event_registry
 from cqrs_lab.messages import Command, Event, Metadata, RecordedEvent
-from cqrs_lab.upcasting import EncodedEvent, EventRegistry
+from cqrs_lab.upcasting import EventRegistry
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,4 +1,4 @@
-"""Event schemas over time: the registry encodes events and decodes old ones through upcasters."""
+"""Event schemas over time: the registry knows event classes by name and upcasts old data."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ from typing import Any
 import pytest
 from conftest import Noted
 
-from cqrs_lab.clock import ManualClock
 from cqrs_lab.errors import InvalidArgumentError, UnknownEventTypeError, UpcastError
-from cqrs_lab.event_store import InMemoryEventStore
-from cqrs_lab.examples.orders import OrderCreated, OrderLine, order_event_registry
 from cqrs_lab.messages import Event
-from cqrs_lab.upcasting import EncodedEvent, EventRegistry
+from cqrs_lab.upcasting import EventRegistry
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,16 +74,40 @@ def test_only_event_classes_can_be_registered() -> None:
         registry.register(Noted(text="an instance"))  # type: ignore[arg-type]
 
 
-def test_encode_gives_plain_data_at_the_current_schema_and_decode_gives_the_event_back() -> None:
+def test_an_event_class_without_its_own_dataclass_decorator_is_refused_saying_what_to_add() -> None:
+    registry = EventRegistry()
+
+    class Forgotten(Event):  # the fields below are plain annotations, not dataclass fields
+        amount_cents: int
+
+    with pytest.raises(InvalidArgumentError) as caught:
+        registry.register(Forgotten)
+
+    message = str(caught.value)
+    assert "Forgotten is an Event subclass but not a dataclass itself" in message
+    assert "@dataclass(frozen=True, kw_only=True)" in message
+    assert registry.type_names == []
+
+
+def test_the_dataclass_check_runs_when_register_is_used_as_a_decorator() -> None:
+    registry = EventRegistry()
+
+    with pytest.raises(InvalidArgumentError, match="Closed is an Event subclass but not a"):
+
+        @registry.register
+        class Closed(Event):
+            reason: str
+
+
+def test_data_at_the_current_schema_is_returned_as_a_copy_without_upcasting() -> None:
     registry = EventRegistry([Deposited])
-    event = Deposited(account_id="acc-1", amount_cents=250, currency="EUR")
+    registry.add_upcaster("Deposited", 2, lambda data: pytest.fail("no upcaster must run"))
+    stored = {"account_id": "acc-1", "amount_cents": 250, "currency": "EUR"}
 
-    encoded = registry.encode(event)
+    data = registry.upcast("Deposited", 3, stored)
 
-    assert encoded == EncodedEvent(
-        "Deposited", 3, {"account_id": "acc-1", "amount_cents": 250, "currency": "EUR"}
-    )
-    assert registry.decode(encoded.type_name, encoded.schema_version, encoded.data) == event
+    assert data == stored
+    assert data is not stored
 
 
 def test_old_data_is_upcast_through_every_step_in_order() -> None:
@@ -103,9 +124,9 @@ def test_old_data_is_upcast_through_every_step_in_order() -> None:
         calls.append("v2->v3")
         return euro(data)
 
-    event = registry.decode("Deposited", 1, {"account_id": "acc-1", "amount": 2.5})
+    data = registry.upcast("Deposited", 1, {"account_id": "acc-1", "amount": 2.5})
 
-    assert event == Deposited(account_id="acc-1", amount_cents=250, currency="EUR")
+    assert data == {"account_id": "acc-1", "amount_cents": 250, "currency": "EUR"}
     assert calls == ["v1->v2", "v2->v3"]
 
 
@@ -114,25 +135,27 @@ def test_data_at_an_intermediate_version_runs_only_the_remaining_steps() -> None
     registry.add_upcaster("Deposited", 1, lambda data: pytest.fail("v1->v2 must not run"))
     registry.add_upcaster("Deposited", 2, euro)
 
-    event = registry.decode("Deposited", 2, {"account_id": "acc-1", "amount_cents": 99})
+    data = registry.upcast("Deposited", 2, {"account_id": "acc-1", "amount_cents": 99})
 
-    assert event == Deposited(account_id="acc-1", amount_cents=99, currency="EUR")
+    assert data == {"account_id": "acc-1", "amount_cents": 99, "currency": "EUR"}
 
 
-def test_decoding_leaves_the_stored_data_untouched() -> None:
+def test_upcasting_leaves_the_stored_data_untouched_however_deep_the_upcaster_writes() -> None:
     registry = EventRegistry([Deposited])
 
     @registry.upcaster("Deposited", from_version=1)
     def in_place(data: dict[str, Any]) -> dict[str, Any]:
         data["amount_cents"] = round(data.pop("amount") * 100)
+        data["tags"].append("upcast")
         return data
 
     registry.add_upcaster("Deposited", 2, euro)
-    stored = {"account_id": "acc-1", "amount": 1.0}
+    stored = {"account_id": "acc-1", "amount": 1.0, "tags": ["imported"]}
 
-    registry.decode("Deposited", 1, stored)
+    registry.upcast("Deposited", 1, stored)
+    registry.upcast("Deposited", 1, stored)
 
-    assert stored == {"account_id": "acc-1", "amount": 1.0}
+    assert stored == {"account_id": "acc-1", "amount": 1.0, "tags": ["imported"]}
 
 
 def test_a_missing_step_names_the_versions_and_the_steps_that_exist() -> None:
@@ -140,7 +163,7 @@ def test_a_missing_step_names_the_versions_and_the_steps_that_exist() -> None:
     registry.add_upcaster("Deposited", 2, euro)
 
     with pytest.raises(UpcastError) as caught:
-        registry.decode("Deposited", 1, {"account_id": "acc-1", "amount": 2.5})
+        registry.upcast("Deposited", 1, {"account_id": "acc-1", "amount": 2.5})
 
     message = str(caught.value)
     assert "no upcaster from v1 to v2" in message
@@ -155,7 +178,7 @@ def test_data_newer_than_the_code_is_refused() -> None:
     registry = EventRegistry([Deposited])
 
     with pytest.raises(UpcastError, match=r"stored at schema v4, newer than the code's v3"):
-        registry.decode("Deposited", 4, {"account_id": "acc-1"})
+        registry.upcast("Deposited", 4, {"account_id": "acc-1"})
 
 
 def test_an_unknown_type_is_refused_naming_the_known_ones() -> None:
@@ -163,7 +186,7 @@ def test_an_unknown_type_is_refused_naming_the_known_ones() -> None:
 
     known = r"'Withdrawn'.*\['Deposited', 'Noted'\]"
     with pytest.raises(UnknownEventTypeError, match=known) as caught:
-        registry.decode("Withdrawn", 1, {})
+        registry.upcast("Withdrawn", 1, {})
 
     assert isinstance(caught.value, LookupError)
 
@@ -183,34 +206,6 @@ def test_an_upcaster_from_version_zero_is_refused() -> None:
         registry.add_upcaster("Deposited", 0, cents)
 
 
-def test_data_that_does_not_fit_the_current_schema_after_upcasting_is_an_upcast_error() -> None:
-    registry = EventRegistry([Deposited])
-    registry.add_upcaster("Deposited", 1, lambda data: data)  # forgets to convert the amount
-    registry.add_upcaster("Deposited", 2, euro)
-
-    with pytest.raises(UpcastError, match="does not fit schema v3 after upcasting from v1"):
-        registry.decode("Deposited", 1, {"account_id": "acc-1", "amount": 2.5})
-
-
-def test_decode_rebuilds_nested_values_of_an_encoded_event() -> None:
-    store = InMemoryEventStore(clock=ManualClock(), registry=order_event_registry())
-    data = {
-        "order_id": "order-0001",
-        "customer_id": "cust-1",
-        "items": [{"product_id": "tea", "quantity": 2, "price": 3.5}],
-        "shipping_address": "",
-    }
-    store.append_encoded("order-0001", [EncodedEvent("OrderCreated", 1, data)])
-
-    event = store.read_all()[0].event
-
-    assert event == OrderCreated(
-        order_id="order-0001",
-        customer_id="cust-1",
-        items=(OrderLine(product_id="tea", quantity=2, price=3.5),),
-    )
-
-
 def test_an_upcaster_that_raises_is_reported_with_the_type_and_versions() -> None:
     registry = EventRegistry([_V2Example])
 
@@ -219,7 +214,7 @@ def test_an_upcaster_that_raises_is_reported_with_the_type_and_versions() -> Non
         return {"name": data["title"]}  # KeyError on data without "title"
 
     with pytest.raises(UpcastError, match=r"_V2Example from v1 to v2 failed .*KeyError"):
-        registry.decode("_V2Example", 1, {"label": "x"})
+        registry.upcast("_V2Example", 1, {"label": "x"})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from cqrs_lab.adapters.sqlite_database import SqliteDatabase, open_database
 from cqrs_lab.clock import Clock, SystemClock
+from cqrs_lab.codec import EncodedEvent, EventCodec
 from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError, UnknownEventTypeError
 from cqrs_lab.event_store import (
     ANY_VERSION,
@@ -38,9 +39,8 @@ from cqrs_lab.event_store import (
     provenance,
 )
 from cqrs_lab.messages import CommandEnvelope, Event, Metadata, Receipt, RecordedEvent
-from cqrs_lab.serialization import EventCodec, dumps
 from cqrs_lab.subscriptions import Subscriber, Subscribers, notify_subscribers
-from cqrs_lab.upcasting import EncodedEvent, EventRegistry
+from cqrs_lab.upcasting import EventRegistry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,10 +191,8 @@ class SqliteEventStore:
         check_append_arguments(stream_id, encoded, expected_version)
         rows: list[_Row] = []
         for item in encoded:
-            if not isinstance(item, EncodedEvent):
-                raise InvalidArgumentError(f"expected EncodedEvent, found {type(item).__name__}")
-            self.registry.event_type(item.type_name)  # unknown types are rejected now, not later
-            rows.append((item.type_name, item.schema_version, dumps(item.data)))
+            checked = self.codec.checked(item)
+            rows.append((checked.type_name, checked.schema_version, self.codec.dumps(checked)))
         ids = provenance(metadata, cause)
         return self._append(stream_id, rows, expected_version, ids)
 

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from cqrs_lab.clock import ManualClock
+from cqrs_lab.codec import EncodedEvent
 from cqrs_lab.errors import UpcastError
 from cqrs_lab.event_store import InMemoryEventStore
 from cqrs_lab.examples.orders import OrderCancelled, OrderCreated, OrderShipped
 from cqrs_lab.exercises.framework import Exercise, Mistake, expect
 from cqrs_lab.messages import Event
-from cqrs_lab.upcasting import EncodedEvent, EventRegistry, Upcaster
+from cqrs_lab.upcasting import EventRegistry, Upcaster
 
 __all__ = [
     "LEGACY_PRICES",

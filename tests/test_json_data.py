@@ -1,4 +1,4 @@
-"""The JSON codec: events and nested values survive JSON text exactly, old schemas are upcast."""
+"""JSON data: nested dataclasses, tuples, datetimes, enums and decimals survive JSON exactly."""
 
 from __future__ import annotations
 
@@ -17,10 +17,7 @@ from hypothesis import strategies as st
 
 from cqrs_lab.errors import InvalidArgumentError, UpcastError
 from cqrs_lab.examples.orders.commands import OrderLine
-from cqrs_lab.examples.orders.events import OrderCreated, OrderItemAdded, order_event_registry
-from cqrs_lab.messages import Event
-from cqrs_lab.serialization import EventCodec, dumps, from_data, loads, to_data
-from cqrs_lab.upcasting import EncodedEvent, EventRegistry
+from cqrs_lab.json_data import dumps, from_data, loads, to_data
 
 
 class Colour(StrEnum):
@@ -46,7 +43,7 @@ class Part:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Assembled(Event):
+class Assembled:
     parts: tuple[Part, ...]
     pair: tuple[int, str]
     at: datetime
@@ -77,27 +74,17 @@ def identical(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def test_an_order_created_round_trips_with_its_tuple_of_order_lines() -> None:
-    codec = EventCodec(order_event_registry())
-    event = OrderCreated(
-        order_id="order-1",
-        customer_id="cust-1",
-        items=(
-            OrderLine(product_id="tea", quantity=2, price=3.5),
-            OrderLine(product_id="cup", quantity=1, price=7.0),
-        ),
-        shipping_address="1 Lane",
+def test_a_dataclass_round_trips_with_its_tuple_of_nested_dataclasses() -> None:
+    lines = (
+        OrderLine(product_id="tea", quantity=2, price=3.5),
+        OrderLine(product_id="cup", quantity=1, price=7.0),
     )
-    encoded = codec.encode(event)
-    text = codec.dumps(encoded)
 
-    assert json.loads(text)["items"][0] == {"price": 3.5, "product_id": "tea", "quantity": 2}
-    decoded = codec.loads(encoded.type_name, encoded.schema_version, text)
+    text = dumps(lines)
+    back = loads(tuple[OrderLine, ...], text)
 
-    assert decoded == event
-    assert type(decoded.items) is tuple
-    assert all(type(line) is OrderLine for line in decoded.items)
-    assert identical(decoded, event)
+    assert json.loads(text)[0] == {"price": 3.5, "product_id": "tea", "quantity": 2}
+    assert identical(back, lines)
 
 
 def test_datetimes_keep_microseconds_and_their_offset() -> None:
@@ -163,67 +150,18 @@ def test_values_json_cannot_hold_are_refused_when_encoding() -> None:
         to_data({1: "one"})
 
 
-def test_an_unknown_event_type_is_refused_on_read() -> None:
-    codec = EventCodec(order_event_registry())
-    with pytest.raises(LookupError, match="unknown event type 'Nope'"):
-        codec.loads("Nope", 1, "{}")
-
-
-@dataclass(frozen=True, kw_only=True)
-class LineAdded(Event):
-    schema_version = 2
-    line: OrderLine
-    added_at: datetime
-
-
-def test_old_schema_versions_are_upcast_as_plain_data_then_rebuilt() -> None:
-    registry = EventRegistry([LineAdded])
-
-    @registry.upcaster("LineAdded", from_version=1)
-    def nest(data: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "line": {"product_id": data["sku"], "quantity": data["qty"], "price": data["price"]},
-            "added_at": data["added_at"],
-        }
-
-    codec = EventCodec(registry)
-    v1 = '{"sku":"tea","qty":2,"price":1,"added_at":"2026-01-01T09:00:00+00:00"}'
-
-    event = codec.loads("LineAdded", 1, v1)
-
-    assert identical(
-        event,
-        LineAdded(
-            line=OrderLine(product_id="tea", quantity=2, price=1.0),
-            added_at=datetime(2026, 1, 1, 9, tzinfo=UTC),
-        ),
-    )
-
-
-def test_an_encoded_event_with_live_values_is_flattened_by_dumps() -> None:
-    codec = EventCodec(order_event_registry())
-    legacy = EncodedEvent(
-        "OrderCreated",
-        1,
-        {
-            "order_id": "o",
-            "customer_id": "c",
-            "items": (OrderLine(product_id="p", quantity=1, price=1.0),),
-        },
-    )
-    event = codec.loads("OrderCreated", 1, codec.dumps(legacy))
-    assert event == OrderCreated(
-        order_id="o", customer_id="c", items=(OrderLine(product_id="p", quantity=1, price=1.0),)
-    )
-
-
-def test_decode_keeps_values_an_upcaster_already_built() -> None:
-    codec = EventCodec(order_event_registry())
+def test_a_value_of_the_right_type_is_kept_as_it_is() -> None:
     line = OrderLine(product_id="p", quantity=1, price=1.0)
-    built = codec.decode(
-        EncodedEvent("OrderCreated", 1, {"order_id": "o", "customer_id": "c", "items": [line]})
-    )
-    assert built.items[0] is line  # type: ignore[attr-defined]
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+
+    assert from_data(tuple[OrderLine, ...], [line])[0] is line
+    assert from_data(datetime, when) is when
+
+
+def test_a_date_field_does_not_keep_a_datetime() -> None:
+    with pytest.raises(UpcastError, match="expected JSON data for date, found datetime"):
+        from_data(date, datetime(2026, 1, 1, 9))
+    assert from_data(date, "2026-01-01") == date(2026, 1, 1)
 
 
 # -- property: whatever the values, the round trip is exact --------------------------------------
@@ -259,36 +197,8 @@ assembled = st.builds(
 
 
 @given(assembled)
-def test_any_event_round_trips_exactly_through_json_text(event: Assembled) -> None:
-    codec = EventCodec(EventRegistry([Assembled]))
+def test_any_value_round_trips_exactly_through_json_text(value: Assembled) -> None:
+    back = loads(Assembled, dumps(value))
 
-    back = codec.loads("Assembled", 1, codec.dumps(codec.encode(event)))
-
-    assert back == event
-    assert identical(back, event)
-
-
-@given(
-    st.builds(
-        OrderItemAdded,
-        order_id=names,
-        product_id=names,
-        quantity=st.integers(min_value=1),
-        price=floats,
-    )
-    | st.builds(
-        OrderCreated,
-        order_id=names,
-        customer_id=names,
-        items=st.lists(
-            st.builds(OrderLine, product_id=names, quantity=st.integers(), price=floats),
-            max_size=3,
-        ).map(tuple),
-        shipping_address=names,
-    )
-)
-def test_order_events_round_trip_exactly(event: Event) -> None:
-    codec = EventCodec(order_event_registry())
-    encoded = codec.encode(event)
-    back = codec.loads(encoded.type_name, encoded.schema_version, codec.dumps(encoded))
-    assert identical(back, event)
+    assert back == value
+    assert identical(back, value)

@@ -1,27 +1,23 @@
-"""Events to JSON text and back, exactly: nested dataclasses, tuples, datetimes and enums included.
+"""Values to plain JSON data and back, exactly: nested dataclasses, tuples, datetimes and enums.
 
-JSON knows objects, arrays, strings, numbers, booleans and null. Encoding flattens a value to
-those; decoding rebuilds it from the *type hints* of the class it belongs to, so a tuple of
-frozen dataclasses comes back as a tuple of frozen dataclasses, not a list of dicts. Nothing here
-knows any domain: it reads ``dataclasses.fields`` and :func:`typing.get_type_hints`.
-
-With an :class:`~cqrs_lab.upcasting.EventRegistry`, :class:`EventCodec` is the whole path a
-database row takes: event -> :class:`~cqrs_lab.upcasting.EncodedEvent` -> JSON text, and
-JSON text + type name + stored schema version -> upcast -> event.
+JSON knows objects, arrays, strings, numbers, booleans and null. :func:`to_data` flattens a value
+to those; :func:`from_data` rebuilds it from the *type hints* of the class it belongs to, so a
+tuple of frozen dataclasses comes back as a tuple of frozen dataclasses, not a list of dicts.
+Nothing here knows any domain, or events: it reads ``dataclasses.fields`` and
+:func:`typing.get_type_hints`. :mod:`cqrs_lab.codec` builds the event codec on it.
 
 >>> from dataclasses import dataclass
 >>> from datetime import UTC, datetime
 >>> from decimal import Decimal
 >>> @dataclass(frozen=True, kw_only=True)
-... class Paid(Event):
+... class Payment:
 ...     amounts: tuple[Decimal, ...]
 ...     at: datetime
->>> codec = EventCodec(EventRegistry([Paid]))
->>> event = Paid(amounts=(Decimal("2.50"), Decimal("1")), at=datetime(2026, 1, 1, tzinfo=UTC))
->>> text = codec.dumps(codec.encode(event))
+>>> payment = Payment(amounts=(Decimal("2.50"), Decimal("1")), at=datetime(2026, 1, 1, tzinfo=UTC))
+>>> text = dumps(payment)
 >>> text
 '{"amounts":["2.50","1"],"at":"2026-01-01T00:00:00+00:00"}'
->>> codec.loads("Paid", 1, text) == event
+>>> loads(Payment, text) == payment
 True
 
 Type hints are resolved in the module that defines a class, so define nested types at module
@@ -44,10 +40,8 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from cqrs_lab.errors import InvalidArgumentError, UpcastError
-from cqrs_lab.messages import Event
-from cqrs_lab.upcasting import EncodedEvent, EventRegistry
 
-__all__ = ["EventCodec", "JsonValue", "dumps", "from_data", "loads", "to_data"]
+__all__ = ["JsonValue", "dumps", "from_data", "loads", "to_data"]
 
 T = TypeVar("T")
 
@@ -133,16 +127,12 @@ def _decoder(target: Any) -> _Decoder:
             decoder = _PLAIN.get(target)
             if decoder is not None:
                 return decoder
-            if target is type(None):
-                return _none
         raise InvalidArgumentError(f"cannot decode JSON data into {target!r}")
     if origin is typing.Union or origin is types.UnionType:
         return _union
     if origin is typing.Literal:
         return _literal
-    if origin is typing.ClassVar or origin is typing.Final:
-        return lambda data, t: from_data(typing.get_args(t)[0], data)
-    if origin is typing.Annotated:
+    if origin is typing.ClassVar or origin is typing.Final or origin is typing.Annotated:
         return lambda data, t: from_data(typing.get_args(t)[0], data)
     if origin is tuple:
         return _tuple
@@ -193,7 +183,7 @@ def _float(data: Any, target: Any) -> float:
 
 def _parsed(parse: Callable[[str], Any], kind: type) -> _Decoder:
     def decode(data: Any, target: Any) -> Any:
-        if isinstance(data, kind):
+        if type(data) is kind:  # not isinstance: a datetime is also a date
             return data
         if not isinstance(data, str):
             raise _mismatch(target, data)
@@ -211,29 +201,18 @@ def _timedelta(data: Any, target: Any) -> timedelta:
     return timedelta(microseconds=_int(data, target))
 
 
-def _date(data: Any, target: Any) -> date:
-    # a datetime is also a date: do not let a date field keep one
-    if isinstance(data, date) and not isinstance(data, datetime):
-        return data
-    if not isinstance(data, str):
-        raise _mismatch(target, data)
-    try:
-        return date.fromisoformat(data)
-    except ValueError as error:
-        raise UpcastError(f"expected date text, found {data!r}: {error}") from None
-
-
 _PLAIN: dict[type, _Decoder] = {
     str: _str,
     bool: _bool,
     int: _int,
     float: _float,
     datetime: _parsed(datetime.fromisoformat, datetime),
-    date: _date,
+    date: _parsed(date.fromisoformat, date),
     time: _parsed(time.fromisoformat, time),
     timedelta: _timedelta,
     Decimal: _parsed(Decimal, Decimal),
     uuid.UUID: _parsed(uuid.UUID, uuid.UUID),
+    type(None): _none,
 }
 
 _COLLECTIONS: dict[Any, Callable[[list[Any]], Any]] = {
@@ -350,14 +329,9 @@ def _dataclass(data: Any, target: Any) -> Any:
     return target(**values)
 
 
-_FIELD_CACHE: dict[type, dict[str, tuple[Any, bool]]] = {}
-
-
+@functools.cache
 def _init_fields(cls: type) -> dict[str, tuple[Any, bool]]:
     """Each ``__init__`` field of a dataclass: (its resolved type, whether it is required)."""
-    cached = _FIELD_CACHE.get(cls)
-    if cached is not None:
-        return cached
     try:
         hints = typing.get_type_hints(cls)
     except NameError as error:
@@ -365,7 +339,7 @@ def _init_fields(cls: type) -> dict[str, tuple[Any, bool]]:
             f"cannot resolve the type hints of {cls.__qualname__}: {error}; define the types it "
             "names at module level"
         ) from error
-    fields = {
+    return {
         f.name: (
             hints.get(f.name, Any),
             f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
@@ -373,45 +347,3 @@ def _init_fields(cls: type) -> dict[str, tuple[Any, bool]]:
         for f in dataclasses.fields(cls)
         if f.init
     }
-    _FIELD_CACHE[cls] = fields
-    return fields
-
-
-class EventCodec:
-    """Events to JSON text and back through an :class:`~cqrs_lab.upcasting.EventRegistry`.
-
-    What a store writes is the event's type name, its schema version and :meth:`dumps` of its
-    data; :meth:`loads` reads them back, upcasting data of an older schema version first --
-    upcasters see plain JSON data, the same shape whatever the database.
-    """
-
-    def __init__(self, registry: EventRegistry) -> None:
-        self.registry = registry
-
-    def encode(self, event: Event) -> EncodedEvent:
-        """``event`` as plain JSON data at its current schema version."""
-        if not isinstance(event, Event):
-            raise InvalidArgumentError(f"expected an Event, found {type(event).__name__}")
-        data = typing.cast(dict[str, Any], to_data(event))  # a dataclass encodes to an object
-        return EncodedEvent(type(event).type_name, type(event).schema_version, data)
-
-    def dumps(self, encoded: EncodedEvent) -> str:
-        """The data of ``encoded`` as JSON text (values not yet plain are flattened)."""
-        return dumps(encoded.data)
-
-    def loads(self, type_name: str, schema_version: int, text: str | bytes) -> Event:
-        """The event stored as JSON ``text`` at ``schema_version``, upcast to the current one."""
-        return self.decode(EncodedEvent(type_name, schema_version, json.loads(text)))
-
-    def decode(self, encoded: EncodedEvent) -> Event:
-        """The event ``encoded`` holds, upcast to the current schema, nested values rebuilt."""
-        event_type = self.registry.event_type(encoded.type_name)
-        data = self.registry.upcast(encoded.type_name, encoded.schema_version, encoded.data)
-        try:
-            event: Event = from_data(event_type, data)
-        except UpcastError as error:
-            raise UpcastError(
-                f"{encoded.type_name} data does not fit schema v{event_type.schema_version} "
-                f"after upcasting from v{encoded.schema_version}: {error}"
-            ) from error
-        return event
