@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cqrs_lab.clock import ManualClock
-from cqrs_lab.errors import DomainError, InvalidQueryError
+from cqrs_lab.errors import DomainError, InvalidArgumentError, InvalidQueryError
 from cqrs_lab.examples.orders import (
     AddOrderItem,
     CancelOrder,
@@ -30,6 +31,7 @@ from cqrs_lab.examples.orders.queries import (
     OrderQueryHandlers,
     SearchOrders,
 )
+from cqrs_lab.examples.orders.sqlite_app import build_sqlite_order_system
 from cqrs_lab.examples.orders.sqlite_views import (
     ORDER_BY,
     SqliteOrderViews,
@@ -37,6 +39,7 @@ from cqrs_lab.examples.orders.sqlite_views import (
     like_pattern,
 )
 from cqrs_lab.examples.orders.views import OrderViewProjection
+from cqrs_lab.ids import SequentialIds
 from cqrs_lab.messages import Command
 from cqrs_lab.projector import Projector
 
@@ -50,7 +53,7 @@ def line(product: str, quantity: int = 1, price: float = 2.0) -> OrderLine:
 def project_into_sqlite(system: OrderSystem) -> tuple[SqliteOrderViews, SqlOrderQueries]:
     views = SqliteOrderViews(":memory:")
     Projector(system.store, OrderViewProjection(), views, batch_size=7).catch_up()
-    return views, SqlOrderQueries(views)
+    return views, SqlOrderQueries(lambda: views)
 
 
 def shop(clock_step: float = 1.0) -> OrderSystem:
@@ -285,7 +288,48 @@ def test_times_are_stored_so_text_order_is_time_order() -> None:
             "b": OrderView("b", "c", "open", 1.0, 1, early),
         },
     )
-    page = SqlOrderQueries(views).get_customer_orders(GetCustomerOrders(customer_id="c"))
+    page = SqlOrderQueries(lambda: views).get_customer_orders(GetCustomerOrders(customer_id="c"))
     assert [v.order_id for v in page.items] == ["a", "b"]
     assert page.items[1].created_at == early
     assert dataclasses.replace(page.items[0]) == views.get("a")
+
+
+# -- blue/green rebuilds (issue 12, item 8) -------------------------------------------------------
+
+
+def test_after_a_blue_green_rebuild_the_sql_queries_read_the_new_views(tmp_path: Path) -> None:
+    system = build_sqlite_order_system(
+        tmp_path / "orders.sqlite3", order_ids=SequentialIds("order"), synchronous="NORMAL"
+    )
+    try:
+        system.commands.dispatch(CreateOrder(customer_id="ada", items=(line("tea"),)))
+        system.catch_up()
+        blue = system.views
+        green = SqliteOrderViews(blue.db, table="order_views_green")
+
+        system.projector.rebuild("blue_green", read_model=green)
+        system.commands.dispatch(CreateOrder(customer_id="ada", items=(line("cup"),)))
+        system.catch_up()
+
+        after = system.queries.dispatch(GetOrderById(order_id="order-0002"))
+        assert after is not None and after.product_ids == ("cup",)
+        assert system.queries.dispatch(GetCustomerOrders(customer_id="ada")).total == 2
+        assert system.queries.dispatch(SearchOrders(text="cup")).total == 1
+        assert system.views is green
+        assert blue.get("order-0002") is None  # the old table stays as the switch left it
+    finally:
+        system.close()
+
+
+def test_sql_queries_over_views_that_are_not_in_sqlite_say_what_they_need() -> None:
+    system = build_sqlite_order_system(":memory:", order_ids=SequentialIds("order"))
+    try:
+        system.commands.dispatch(CreateOrder(customer_id="ada", items=(line("tea"),)))
+        system.projector.rebuild("blue_green")  # no read_model: the green one is in memory
+
+        with pytest.raises(InvalidArgumentError) as refused:
+            system.queries.dispatch(GetOrderById(order_id="order-0001"))
+    finally:
+        system.close()
+    assert str(refused.value).startswith("the SQL Order queries need SqliteOrderViews")
+    assert "found InMemoryReadModel" in str(refused.value)

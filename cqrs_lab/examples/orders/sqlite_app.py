@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cqrs_lab.adapters.sqlite_database import SqliteDatabase, Synchronous
+from cqrs_lab.adapters.sqlite_read_model import SqliteReadModel
 from cqrs_lab.adapters.sqlite_store import SqliteEventStore
 from cqrs_lab.clock import Clock, SystemClock
 from cqrs_lab.command_bus import CommandBus
@@ -52,13 +53,19 @@ class SqliteOrderSystem:
 
     clock: Clock
     store: SqliteEventStore
-    views: SqliteOrderViews
+    views_db: SqliteDatabase
+    """The connection the order views were built on (the store's, for ``:memory:``)."""
     commands: CommandBus
     queries: QueryBus
     handlers: OrderCommandHandlers
     projector: Projector[OrderView]
     waiter: ConsistencyWaiter
     query_handlers: SqlOrderQueries
+
+    @property
+    def views(self) -> SqliteOrderViews:
+        """The order views queries read now: after a blue/green rebuild, the new table."""
+        return self.query_handlers.views()
 
     def dispatch(
         self,
@@ -85,7 +92,10 @@ class SqliteOrderSystem:
     def close(self) -> None:
         """Stop the projector if it runs and close both connections."""
         self.projector.stop()
-        self.views.db.close()
+        live = self.projector.read_model
+        if isinstance(live, SqliteReadModel):  # rebuilt views on a file of their own
+            live.close()
+        self.views_db.close()
         self.store.db.close()
 
 
@@ -108,21 +118,20 @@ def build_sqlite_order_system(
     views_db = store_db if in_memory else SqliteDatabase(database, synchronous=synchronous)
     clock = clock or SystemClock()
     store = SqliteEventStore(store_db, order_event_registry(), clock)
-    views = SqliteOrderViews(views_db)
     projector: Projector[OrderView] = Projector(
-        store, OrderViewProjection(), views, batch_size=batch_size, clock=clock
+        store, OrderViewProjection(), SqliteOrderViews(views_db), batch_size=batch_size, clock=clock
     )
     waiter = ConsistencyWaiter(store, [projector], clock=clock)
     commands = CommandBus(clock=clock, ids=command_ids or UuidIds("cmd"))
     handlers = OrderCommandHandlers(store, order_ids or UuidIds("order"))
     handlers.register(commands)
     queries = QueryBus()
-    query_handlers = SqlOrderQueries(views)
+    query_handlers = SqlOrderQueries(lambda: projector.read_model)
     query_handlers.register(queries)
     return SqliteOrderSystem(
         clock=clock,
         store=store,
-        views=views,
+        views_db=views_db,
         commands=commands,
         queries=queries,
         handlers=handlers,

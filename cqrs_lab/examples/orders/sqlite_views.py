@@ -11,18 +11,19 @@ value is a bound parameter and ``ORDER BY`` is a fixed fragment looked up by the
 >>> views = SqliteOrderViews(":memory:")
 >>> views.commit(1, {"order-1": OrderView("order-1", "ada", "open", 7.0, 1, DEFAULT_START)})
 True
->>> SqlOrderQueries(views).get_order_by_id(GetOrderById(order_id="order-1")).total_amount
+>>> SqlOrderQueries(lambda: views).get_order_by_id(GetOrderById(order_id="order-1")).total_amount
 7.0
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
 from cqrs_lab.adapters.sqlite_read_model import SqliteReadModel
-from cqrs_lab.errors import InvalidQueryError
+from cqrs_lab.errors import InvalidArgumentError, InvalidQueryError
 from cqrs_lab.examples.orders.order import OrderStatus
 from cqrs_lab.examples.orders.queries import (
     SORTABLE_FIELDS,
@@ -32,6 +33,7 @@ from cqrs_lab.examples.orders.queries import (
     SearchOrders,
 )
 from cqrs_lab.examples.orders.views import OrderView, OrderViewProjection
+from cqrs_lab.projection import ReadModel
 from cqrs_lab.query_bus import QueryBus
 
 __all__ = ["ORDER_BY", "SqlOrderQueries", "SqliteOrderViews", "like_pattern"]
@@ -151,17 +153,16 @@ def _view(values: tuple[Any, ...]) -> OrderView:
 
 
 class SqlOrderQueries:
-    """Answers the Order queries with SQL over :class:`SqliteOrderViews`.
+    """Answers the Order queries with SQL over whatever views ``views_source()`` returns now.
 
     Same queries, same answers as :class:`~cqrs_lab.examples.orders.queries.OrderQueryHandlers`
-    over the in-memory read model; a page's rows and its total are read in one snapshot.
+    over the in-memory read model; a page's rows and its total are read in one snapshot. Pass
+    ``lambda: projector.read_model``: a blue/green rebuild into new :class:`SqliteOrderViews`
+    (another table) switches the projector's read model, and the next query reads the new table.
     """
 
-    def __init__(self, views: SqliteOrderViews) -> None:
-        self.views = views
-        table = views.table  # an identifier checked by SqliteReadModel
-        self._by_id = f"SELECT {_VIEW_COLUMNS} FROM {table} WHERE order_id = ?"
-        self._from = f"FROM {table}"
+    def __init__(self, views_source: Callable[[], ReadModel[OrderView]]) -> None:
+        self._source = views_source
 
     def register(self, bus: QueryBus) -> None:
         """Register every handler on ``bus``."""
@@ -169,9 +170,21 @@ class SqlOrderQueries:
         bus.register(GetCustomerOrders, self.get_customer_orders)
         bus.register(SearchOrders, self.search_orders)
 
+    def views(self) -> SqliteOrderViews:
+        """The views queries read now."""
+        views = self._source()
+        if not isinstance(views, SqliteOrderViews):
+            raise InvalidArgumentError(
+                f"the SQL Order queries need SqliteOrderViews, found {type(views).__name__}; "
+                "rebuild with read_model=SqliteOrderViews(db, table=...)"
+            )
+        return views
+
     def get_order_by_id(self, query: GetOrderById) -> OrderView | None:
         """The order's view, or ``None``."""
-        values = self.views.db.fetchone(self._by_id, (query.order_id,))
+        views = self.views()  # its table is an identifier checked by SqliteReadModel
+        by_id = f"SELECT {_VIEW_COLUMNS} FROM {views.table} WHERE order_id = ?"
+        values = views.db.fetchone(by_id, (query.order_id,))
         return None if values is None else _view(values)
 
     def get_customer_orders(self, query: GetCustomerOrders) -> Page[OrderView]:
@@ -218,15 +231,17 @@ class SqlOrderQueries:
         order_by: str,
         query: GetCustomerOrders | SearchOrders,
     ) -> Page[OrderView]:
-        # every piece of SQL below is a constant of this module; only :names carry values
+        # every piece of SQL below is a constant of this module or the checked table name;
+        # only :names carry values
+        views = self.views()
         condition = f" WHERE {' AND '.join(where)}" if where else ""
-        count_sql = f"SELECT COUNT(*) {self._from}{condition}"
+        count_sql = f"SELECT COUNT(*) FROM {views.table}{condition}"
         rows_sql = (
-            f"SELECT {_VIEW_COLUMNS} {self._from}{condition} ORDER BY {order_by} "
+            f"SELECT {_VIEW_COLUMNS} FROM {views.table}{condition} ORDER BY {order_by} "
             "LIMIT :limit OFFSET :offset"
         )
         paging = {"limit": query.page_size, "offset": (query.page - 1) * query.page_size}
-        with self.views.db.snapshot() as connection:
+        with views.db.snapshot() as connection:
             total = connection.execute(count_sql, parameters).fetchone()[0]
             rows = connection.execute(rows_sql, parameters | paging).fetchall()
         return Page(
