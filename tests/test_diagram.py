@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from cqrs_lab.errors import InvalidArgumentError
-from cqrs_lab.tracer import Component, Tracer
 from cqrs_lab.ui.diagram import PALETTE, Diagram, diagram_svg, render_trace, steps_table
+from cqrs_lab.ui.tracer import Component, Tracer
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"

@@ -5,7 +5,7 @@ notebook's stored output compares equal under nbval. Arrowheads are drawn as pol
 ``<marker>`` elements, so the SVG needs no ``id`` attributes, and several diagrams on one page
 cannot clash.
 
->>> from cqrs_lab.tracer import Component
+>>> from cqrs_lab.ui.trace import Component
 >>> svg = Diagram(Component.EVENTS, "order_views applied OrderCreated").to_svg()
 >>> svg.startswith("<svg") and 'data-component="events"' in svg
 True
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from html import escape
 
 from cqrs_lab.errors import InvalidArgumentError
-from cqrs_lab.tracer import Component, Tracer, TraceStep
+from cqrs_lab.ui.trace import Component, TraceStep
+from cqrs_lab.ui.tracer import Tracer
 
 __all__ = [
     "PALETTE",

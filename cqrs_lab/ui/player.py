@@ -31,8 +31,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from cqrs_lab.errors import CqrsLabError, InvalidArgumentError
 from cqrs_lab.event_store import EventStore, log_frame
 from cqrs_lab.messages import Command, Query
-from cqrs_lab.tracer import Component, StepKind, Tracer, TraceStep, fields_summary, summarize
 from cqrs_lab.ui.diagram import Diagram, TraceView, render_steps, steps_table
+from cqrs_lab.ui.trace import Component, StepKind, TraceStep
+from cqrs_lab.ui.trace_text import fields_summary, summarize
+from cqrs_lab.ui.tracer import Tracer
 
 if TYPE_CHECKING:
     import ipywidgets
