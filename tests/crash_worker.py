@@ -1,8 +1,11 @@
 """Appends orders and projects them on a SQLite file in a loop, until it is killed.
 
 Run by ``tests/test_crash_safety.py`` as ``python tests/crash_worker.py DB_PATH SEED``. It prints
-``ready`` once its objects are open, then one line per step, so the test can wait for progress
-before it sends SIGKILL. Every order is created in one append of ``OrderCreated`` followed by the
+``ready`` once its objects are open, then one line per step it has committed -- ``append STREAM
+VERSION`` or ``project CHECKPOINT`` -- so the test can wait for progress before it sends SIGKILL,
+and check afterwards that everything the worker reported done survived.
+
+Every order is created in one append of ``OrderCreated`` followed by the
 number of ``OrderItemAdded`` events its ``shipping_address`` announces (``"extra=2"``): a stream
 whose first event announces more events than the stream holds would be a partial append.
 """
@@ -39,9 +42,7 @@ def run(path: str, seed: int) -> None:
     order_ids = SequentialIds(f"run{seed}-order")  # unique across runs on the same file
     created: list[str] = []
     print("ready", flush=True)
-    step = 0
     while True:
-        step += 1
         roll = rng.random()
         if roll < 0.45 or not created:
             order_id = order_ids()
@@ -52,8 +53,9 @@ def run(path: str, seed: int) -> None:
             )
             for n in range(extra):
                 order.add_item(f"p{n}", rng.randint(1, 3), 0.25)
-            orders.save(order)  # one append of 1 + extra events
+            receipt = orders.save(order)  # one append of 1 + extra events
             created.append(order_id)
+            print(f"append {receipt.stream_id} {receipt.stream_version}", flush=True)
         elif roll < 0.75:
             order = orders.load(rng.choice(created))
             try:
@@ -65,10 +67,11 @@ def run(path: str, seed: int) -> None:
                     order.cancel("crash test")
             except DomainError:
                 continue  # no longer open
-            orders.save(order)
+            receipt = orders.save(order)
+            print(f"append {receipt.stream_id} {receipt.stream_version}", flush=True)
         else:
             projector.run_batch()
-        print(step, flush=True)
+            print(f"project {projector.checkpoint}", flush=True)
 
 
 if __name__ == "__main__":
