@@ -39,15 +39,13 @@ class VirtualClock:
     """A :class:`~cqrs_lab.clock.Clock` that tells the simulation's time, not the wall clock's.
 
     Time is kept as float seconds since ``start``; :meth:`now` turns it into a datetime (to the
-    microsecond, as :class:`~datetime.timedelta` rounds), computed once per distinct time.
+    microsecond, as :class:`~datetime.timedelta` rounds).
 
     >>> clock = VirtualClock()
     >>> clock.advance_to(0.25)
     >>> clock.seconds, clock.now().isoformat()
     (0.25, '2026-01-01T09:00:00.250000+00:00')
     """
-
-    __slots__ = ("_cached", "_cached_at", "_start", "seconds")
 
     def __init__(self, start: datetime = DEFAULT_START) -> None:
         if start.tzinfo is None:
@@ -56,8 +54,6 @@ class VirtualClock:
             )
         self._start = start
         self.seconds = 0.0
-        self._cached_at = 0.0
-        self._cached = start
 
     @property
     def start(self) -> datetime:
@@ -66,10 +62,7 @@ class VirtualClock:
 
     def now(self) -> datetime:
         """The current virtual time as a timezone-aware datetime."""
-        if self.seconds != self._cached_at:
-            self._cached_at = self.seconds
-            self._cached = self._start + timedelta(0, self.seconds)
-        return self._cached
+        return self._start + timedelta(seconds=self.seconds)
 
     def to_seconds(self, moment: datetime) -> float:
         """Seconds from ``start`` to ``moment``."""
