@@ -110,6 +110,32 @@ def test_readings_from_many_threads_are_each_one_step_apart() -> None:
     assert sorted(readings) == [DEFAULT_START + timedelta(seconds=s) for s in range(16_000)]
 
 
+def test_advances_from_another_thread_are_never_lost_between_readings() -> None:
+    clock = ManualClock(step=1.0)
+    readings: list[datetime] = []
+    start = threading.Barrier(4, timeout=30)
+
+    def read() -> None:
+        start.wait()
+        readings.extend([clock.now() for _ in range(2_000)])
+
+    def advance() -> None:
+        start.wait()
+        for _ in range(1_000):
+            clock.advance(1_000_000)
+
+    threads = [threading.Thread(target=read) for _ in range(3)]
+    threads.append(threading.Thread(target=advance))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(set(readings)) == 6_000
+    # every reading took one step and every advance its million seconds: none was overwritten
+    assert clock.peek() == DEFAULT_START + timedelta(seconds=6_000 + 1_000 * 1_000_000)
+
+
 def test_advance_moves_on_from_the_next_reading_of_a_stepping_clock() -> None:
     clock = ManualClock(step=1.0)
     clock.now()  # 09:00:00; the next would be 09:00:01

@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 import pytest
 from conftest import Noted
 
-from cqrs_lab.messages import Command, Event, Metadata, Query, RecordedEvent
+from cqrs_lab.messages import (
+    Command,
+    CommandEnvelope,
+    Event,
+    Metadata,
+    Query,
+    Receipt,
+    RecordedEvent,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,12 +42,21 @@ class RenamedAgain(Renamed):
     reason: str
 
 
-def test_a_command_subclass_can_declare_required_fields_after_the_defaulted_base_fields() -> None:
+def test_a_command_subclass_has_only_the_fields_it_declares() -> None:
     command = OpenAccount(owner="ada")
 
-    assert command.owner == "ada"
-    assert command.overdraft_cents == 0
-    assert (command.command_id, command.issued_at, command.correlation_id) == ("", None, "")
+    assert dataclasses.fields(Command) == ()
+    assert [f.name for f in dataclasses.fields(OpenAccount)] == ["owner", "overdraft_cents"]
+    assert command == OpenAccount(owner="ada", overdraft_cents=0)
+    assert repr(command) == "OpenAccount(owner='ada', overdraft_cents=0)"
+
+
+def test_a_command_subclass_can_declare_required_fields_after_defaulted_ones() -> None:
+    @dataclass(frozen=True, kw_only=True)
+    class Transfer(OpenAccount):
+        to_account: str  # required, after the parent's defaulted overdraft_cents
+
+    assert Transfer(owner="ada", to_account="acc-2").overdraft_cents == 0
 
 
 def test_the_playbook_style_base_with_defaults_breaks_subclasses_with_required_fields() -> None:
@@ -93,16 +110,45 @@ def test_an_event_keeps_a_type_name_it_declares_and_its_subclasses_get_their_own
     assert RenamedAgain.type_name == "RenamedAgain"
 
 
-def test_metadata_caused_by_a_command_takes_its_id_as_causation_and_correlation() -> None:
-    command = OpenAccount(owner="ada", command_id="cmd-7")
+def envelope_of(
+    command: Command, command_id: str, correlation_id: str = ""
+) -> CommandEnvelope[Command]:
+    return CommandEnvelope(
+        command=command,
+        command_id=command_id,
+        correlation_id=correlation_id or command_id,
+        issued_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
 
-    assert Metadata.caused_by(command) == Metadata(correlation_id="cmd-7", causation_id="cmd-7")
+
+def test_a_command_envelope_holds_the_command_beside_its_ids_and_time() -> None:
+    command = OpenAccount(owner="ada")
+    envelope: CommandEnvelope[OpenAccount] = CommandEnvelope(
+        command=command,
+        command_id="cmd-1",
+        correlation_id="req-1",
+        issued_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+    assert envelope.command is command
+    assert (envelope.command_id, envelope.correlation_id) == ("cmd-1", "req-1")
+    assert envelope.issued_at == datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(FrozenInstanceError):
+        envelope.command_id = "cmd-2"  # type: ignore[misc]
+    with pytest.raises(TypeError, match="positional"):
+        CommandEnvelope(command, "cmd-1", "req-1", envelope.issued_at)  # type: ignore[call-arg]
 
 
-def test_metadata_caused_by_a_command_keeps_the_conversation_it_belongs_to() -> None:
-    command = OpenAccount(owner="ada", command_id="cmd-8", correlation_id="req-1")
+def test_metadata_caused_by_an_envelope_takes_its_command_id_as_causation_and_correlation() -> None:
+    envelope = envelope_of(OpenAccount(owner="ada"), "cmd-7")
 
-    assert Metadata.caused_by(command) == Metadata(correlation_id="req-1", causation_id="cmd-8")
+    assert Metadata.caused_by(envelope) == Metadata(correlation_id="cmd-7", causation_id="cmd-7")
+
+
+def test_metadata_caused_by_an_envelope_keeps_the_conversation_it_belongs_to() -> None:
+    envelope = envelope_of(OpenAccount(owner="ada"), "cmd-8", correlation_id="req-1")
+
+    assert Metadata.caused_by(envelope) == Metadata(correlation_id="req-1", causation_id="cmd-8")
 
 
 def test_metadata_caused_by_on_a_subclass_builds_the_subclass() -> None:
@@ -110,14 +156,30 @@ def test_metadata_caused_by_on_a_subclass_builds_the_subclass() -> None:
     class TracedMetadata(Metadata):
         trace_id: str = "none"
 
-    metadata = TracedMetadata.caused_by(OpenAccount(owner="ada", command_id="cmd-9"))
+    metadata = TracedMetadata.caused_by(envelope_of(OpenAccount(owner="ada"), "cmd-9"))
 
     assert metadata == TracedMetadata(correlation_id="cmd-9", causation_id="cmd-9")
     assert metadata.trace_id == "none"
 
 
-def test_metadata_caused_by_no_command_is_empty() -> None:
-    assert Metadata.caused_by(None) == Metadata(correlation_id="", causation_id="")
+def test_metadata_without_a_cause_is_empty() -> None:
+    assert Metadata() == Metadata(correlation_id="", causation_id="")
+
+
+def test_a_receipt_says_what_an_append_wrote_and_nothing_about_read_models() -> None:
+    receipt = Receipt("acc-1", 2, 5, "cmd-1")
+
+    assert [f.name for f in dataclasses.fields(Receipt)] == [
+        "stream_id",
+        "stream_version",
+        "position",
+        "command_id",
+    ]
+    assert Receipt("acc-1", 2, 5).command_id == ""
+    assert not hasattr(receipt, "wait")
+    assert not hasattr(receipt, "caught_up")
+    with pytest.raises(FrozenInstanceError):
+        receipt.position = 6  # type: ignore[misc]
 
 
 def test_a_recorded_event_exposes_its_correlation_and_causation_ids() -> None:
