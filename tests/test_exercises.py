@@ -11,6 +11,7 @@ import pytest
 
 from cqrs_lab import (
     Changes,
+    CommandEnvelope,
     InMemoryReadModel,
     InvalidQueryError,
     Projection,
@@ -111,7 +112,7 @@ def test_asking_for_a_hint_that_does_not_exist_says_which_exist() -> None:
 
 
 def test_an_error_raised_by_the_answer_is_reported_with_its_case() -> None:
-    def crashes(command: ex01.Withdraw, accounts: Repository[ex01.BankAccount]) -> Receipt:
+    def crashes(envelope: Withdrawal, accounts: Accounts) -> Receipt:
         raise KeyError("oops")
 
     result = ex01.check(crashes)
@@ -121,10 +122,12 @@ def test_an_error_raised_by_the_answer_is_reported_with_its_case() -> None:
 
 # -- exercise 1: the Withdraw handler --------------------------------------------------------
 
+Withdrawal = CommandEnvelope[ex01.Withdraw]
+Accounts = Repository[ex01.BankAccount]
 
-def _withdraw(
-    command: ex01.Withdraw, accounts: Repository[ex01.BankAccount], *, strict: bool, cause: bool
-) -> Receipt:
+
+def _withdraw(envelope: Withdrawal, accounts: Accounts, *, strict: bool, cause: bool) -> Receipt:
+    command = envelope.command
     account = accounts.load(command.account_id)
     too_much = (
         command.amount_cents >= account.balance_cents
@@ -134,47 +137,67 @@ def _withdraw(
     if too_much:
         raise ex01.InsufficientFundsError("not enough money")
     account.record(ex01.MoneyWithdrawn(account_id=account.id, amount_cents=command.amount_cents))
-    return accounts.save(account, cause=command if cause else None)
+    return accounts.save(account, cause=envelope if cause else None)
+
+
+def test_ex01_the_handler_receives_the_envelope_of_the_command_dispatched() -> None:
+    seen: list[Withdrawal] = []
+
+    def handler(envelope: Withdrawal, accounts: Accounts) -> Receipt:
+        seen.append(envelope)
+        return _withdraw(envelope, accounts, strict=False, cause=True)
+
+    bank = ex01.open_bank(handler)
+    bank.commands.dispatch(ex01.OpenAccount(account_id="acc-1", owner="Ada"))
+    bank.commands.dispatch(ex01.Deposit(account_id="acc-1", amount_cents=500))
+    command = ex01.Withdraw(account_id="acc-1", amount_cents=200)
+
+    receipt = bank.commands.dispatch(command)
+
+    (envelope,) = seen
+    assert envelope.command is command
+    assert receipt.command_id == envelope.command_id == "cmd-0003"
+    assert bank.store.read_stream("acc-1")[-1].causation_id == "cmd-0003"
 
 
 def test_ex01_rejecting_the_whole_balance_is_an_off_by_one() -> None:
-    def handler(command: ex01.Withdraw, accounts: Repository[ex01.BankAccount]) -> Receipt:
-        return _withdraw(command, accounts, strict=True, cause=True)
+    def handler(envelope: Withdrawal, accounts: Accounts) -> Receipt:
+        return _withdraw(envelope, accounts, strict=True, cause=True)
 
     assert_incorrect(ex01.check(handler), "whole balance", "use >, not >=")
 
 
 def test_ex01_a_handler_without_amount_validation_accepts_zero() -> None:
-    def handler(command: ex01.Withdraw, accounts: Repository[ex01.BankAccount]) -> Receipt:
-        return _withdraw(command, accounts, strict=False, cause=True)
+    def handler(envelope: Withdrawal, accounts: Accounts) -> Receipt:
+        return _withdraw(envelope, accounts, strict=False, cause=True)
 
     assert_incorrect(ex01.check(handler), "amount_cents=0", "was accepted", "InvalidAmountError")
 
 
 def test_ex01_saving_without_the_cause_loses_the_causation_id() -> None:
-    def handler(command: ex01.Withdraw, accounts: Repository[ex01.BankAccount]) -> Receipt:
-        return _withdraw(command, accounts, strict=False, cause=False)
+    def handler(envelope: Withdrawal, accounts: Accounts) -> Receipt:
+        return _withdraw(envelope, accounts, strict=False, cause=False)
 
-    assert_incorrect(ex01.check(handler), "causation id ''", "cause=command")
+    assert_incorrect(ex01.check(handler), "causation id ''", "cause=envelope")
 
 
 def test_ex01_a_handler_that_returns_nothing_is_told_to_return_the_receipt() -> None:
-    def handler(command: ex01.Withdraw, accounts: Repository[ex01.BankAccount]) -> Any:
-        account = accounts.load(command.account_id)
+    def handler(envelope: Withdrawal, accounts: Accounts) -> Any:
+        account = accounts.load(envelope.command.account_id)
         account.record(ex01.MoneyWithdrawn(account_id=account.id, amount_cents=1))
-        accounts.save(account, cause=command)
+        accounts.save(account, cause=envelope)
 
     assert_incorrect(ex01.check(handler), "returned no Receipt")
 
 
 def test_ex01_validating_after_saving_leaves_the_store_changed() -> None:
-    def handler(command: ex01.Withdraw, accounts: Repository[ex01.BankAccount]) -> Receipt:
-        amount = command.amount_cents
+    def handler(envelope: Withdrawal, accounts: Accounts) -> Receipt:
+        amount = envelope.command.amount_cents
         if not isinstance(amount, int) or amount <= 0:
             raise ex01.InvalidAmountError("bad amount")
-        account = accounts.load(command.account_id)
+        account = accounts.load(envelope.command.account_id)
         account.record(ex01.MoneyWithdrawn(account_id=account.id, amount_cents=amount))
-        receipt = accounts.save(account, cause=command)
+        receipt = accounts.save(account, cause=envelope)
         if account.balance_cents < 0:
             raise ex01.InsufficientFundsError("overdrawn")
         return receipt
@@ -183,10 +206,10 @@ def test_ex01_validating_after_saving_leaves_the_store_changed() -> None:
 
 
 def test_ex01_a_builtin_error_is_not_a_domain_error() -> None:
-    def handler(command: ex01.Withdraw, accounts: Repository[ex01.BankAccount]) -> Receipt:
-        if command.amount_cents <= 0:
+    def handler(envelope: Withdrawal, accounts: Accounts) -> Receipt:
+        if envelope.command.amount_cents <= 0:
             raise ValueError("amount must be positive")
-        return _withdraw(command, accounts, strict=False, cause=True)
+        return _withdraw(envelope, accounts, strict=False, cause=True)
 
     assert_incorrect(ex01.check(handler), "raised ValueError; expected InvalidAmountError")
 

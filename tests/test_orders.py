@@ -250,7 +250,7 @@ def test_a_client_correlation_id_follows_the_command_into_its_events(system: Ord
     order_id = create(system, TEA)
 
     system.commands.dispatch(
-        ShipOrder(order_id=order_id, command_id="web-42", correlation_id="checkout-7")
+        ShipOrder(order_id=order_id), command_id="web-42", correlation_id="checkout-7"
     )
 
     shipped = system.store.read_stream(order_id)[-1]
@@ -259,7 +259,7 @@ def test_a_client_correlation_id_follows_the_command_into_its_events(system: Ord
 
 
 def test_events_are_recorded_at_the_clock_time_of_their_append(system: OrderSystem) -> None:
-    create(system, TEA)  # the clock is read at stamping, then at append: 09:00:00, 09:00:01
+    create(system, TEA)  # the clock is read for the envelope, then at append: 09:00:00, :01
 
     (record,) = system.store.read_all()
 

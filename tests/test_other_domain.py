@@ -15,7 +15,7 @@ from cqrs_lab.command_bus import CommandBus
 from cqrs_lab.errors import AggregateNotFoundError, ConcurrencyError, DomainError
 from cqrs_lab.event_store import InMemoryEventStore, Receipt
 from cqrs_lab.ids import SequentialIds
-from cqrs_lab.messages import Command, Event, Query
+from cqrs_lab.messages import Command, CommandEnvelope, Event, Query
 from cqrs_lab.query_bus import QueryBus
 from cqrs_lab.upcasting import EventRegistry
 
@@ -135,20 +135,21 @@ def build_bank() -> Bank:
             raise AccountNotFoundError(f"account {account_id!r} not found") from None
 
     @commands.handles(OpenAccount)
-    def open_account(command: OpenAccount) -> Receipt:
-        return accounts.save(Account.open(command.account_id, command.owner), cause=command)
+    def open_account(envelope: CommandEnvelope[OpenAccount]) -> Receipt:
+        command = envelope.command
+        return accounts.save(Account.open(command.account_id, command.owner), cause=envelope)
 
     @commands.handles(Deposit)
-    def deposit(command: Deposit) -> Receipt:
-        account = load(command.account_id)
-        account.deposit(command.amount_cents)
-        return accounts.save(account, cause=command)
+    def deposit(envelope: CommandEnvelope[Deposit]) -> Receipt:
+        account = load(envelope.command.account_id)
+        account.deposit(envelope.command.amount_cents)
+        return accounts.save(account, cause=envelope)
 
     @commands.handles(Withdraw)
-    def withdraw(command: Withdraw) -> Receipt:
-        account = load(command.account_id)
-        account.withdraw(command.amount_cents)
-        return accounts.save(account, cause=command)
+    def withdraw(envelope: CommandEnvelope[Withdraw]) -> Receipt:
+        account = load(envelope.command.account_id)
+        account.withdraw(envelope.command.amount_cents)
+        return accounts.save(account, cause=envelope)
 
     # A read model kept by a store subscriber, reading each event once after its checkpoint.
     balances: dict[str, int] = {}
@@ -186,6 +187,11 @@ def test_deposits_and_withdrawals_move_the_balance(bank: Bank) -> None:
 
     assert (receipt.stream_id, receipt.stream_version, receipt.position) == ("acc-1", 3, 3)
     assert receipt.command_id == "cmd-0003"
+    assert [r.causation_id for r in bank.store.read_stream("acc-1")] == [
+        "cmd-0001",
+        "cmd-0002",
+        "cmd-0003",
+    ]
     assert bank.queries.dispatch(GetBalance(account_id="acc-1")) == 700
 
 
