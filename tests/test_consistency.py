@@ -1,4 +1,4 @@
-"""The consistency waiter across real threads, and strong dispatch on the command bus.
+"""The consistency waiter across real threads (strong dispatch: test_read_your_writes.py).
 
 Nothing here sleeps: threads meet at barriers or events, and waits end on notifications (a
 timeout only bounds a wait that would otherwise hang).
@@ -6,22 +6,19 @@ timeout only bounds a wait that would otherwise hang).
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from readside_support import OtherCounts, TagCounts, Tagged, append_tags, new_store
+from readside_support import OtherCounts, TagCounts, append_tags, new_store
 
 from cqrs_lab.clock import ManualClock
-from cqrs_lab.command_bus import CommandBus
 from cqrs_lab.consistency import ConsistencyWaiter, ReadResult, WaitResult
 from cqrs_lab.errors import ConsistencyTimeoutError, CqrsLabError, InvalidArgumentError
-from cqrs_lab.event_store import InMemoryEventStore, Receipt
-from cqrs_lab.ids import SequentialIds
-from cqrs_lab.messages import Command, Metadata, Query
+from cqrs_lab.event_store import InMemoryEventStore
+from cqrs_lab.messages import Query
 from cqrs_lab.projector import Projector
 from cqrs_lab.query_bus import QueryBus
 
@@ -411,102 +408,3 @@ def test_on_reached_fires_from_a_live_projector(
 
     assert fired.wait(GENEROUS)
     assert projector.checkpoint >= 2
-
-
-# -- strong dispatch on the command bus ------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class AddTag(Command):
-    tag: str
-
-
-def tag_bus(
-    store: InMemoryEventStore, clock: ManualClock, waiter: ConsistencyWaiter | None
-) -> CommandBus:
-    bus = CommandBus(clock=clock, ids=SequentialIds("cmd"), waiter=waiter)
-
-    def add_tag(command: AddTag) -> Receipt:
-        return store.append("tags", [Tagged(tag=command.tag)], metadata=Metadata.caused_by(command))
-
-    bus.register(AddTag, add_tag)
-    return bus
-
-
-def test_strong_dispatch_returns_once_a_live_projector_has_applied_the_command(
-    store: InMemoryEventStore,
-    clock: ManualClock,
-    projector: Projector[int],
-    waiter: ConsistencyWaiter,
-) -> None:
-    projector.start()
-    bus = tag_bus(store, clock, waiter)
-
-    receipt = bus.dispatch(AddTag(tag="a"), consistency="strong", timeout=GENEROUS)
-
-    assert receipt.caught_up is True
-    assert receipt.wait is not None and receipt.wait.waited < 1.0
-    assert projector.read_model.get("a") == 1, "read your own write"
-
-
-def test_strong_dispatch_that_times_out_still_stored_the_command(
-    store: InMemoryEventStore,
-    clock: ManualClock,
-    waiter: ConsistencyWaiter,
-) -> None:
-    bus = tag_bus(store, clock, waiter)
-
-    receipt = bus.dispatch(AddTag(tag="a"), consistency="strong", timeout=0.01)
-
-    assert receipt.caught_up is False
-    assert receipt.wait is not None and receipt.wait.events_behind == 1
-    assert [r.causation_id for r in store.read_all()] == [receipt.command_id] == ["cmd-0001"]
-
-
-def test_eventual_dispatch_does_not_wait(
-    store: InMemoryEventStore, clock: ManualClock, waiter: ConsistencyWaiter
-) -> None:
-    receipt = tag_bus(store, clock, waiter).dispatch(AddTag(tag="a"))
-
-    assert (receipt.caught_up, receipt.wait, receipt.position) == (None, None, 1)
-
-
-def test_strong_dispatch_without_a_waiter_is_rejected_before_anything_is_stored(
-    store: InMemoryEventStore, clock: ManualClock
-) -> None:
-    bus = tag_bus(store, clock, waiter=None)
-
-    with pytest.raises(InvalidArgumentError, match=r"CommandBus\(waiter=\.\.\.\)"):
-        bus.dispatch(AddTag(tag="a"), consistency="strong")
-
-    assert store.head == 0, "a caller told of an error must be able to assume nothing happened"
-
-
-def test_strong_dispatch_waits_only_for_the_projections_named(
-    store: InMemoryEventStore, clock: ManualClock
-) -> None:
-    fast, slow = Projector(store, TagCounts()), Projector(store, OtherCounts())
-    waiter = ConsistencyWaiter(store, [fast, slow], clock=clock)
-    bus = tag_bus(store, clock, waiter)
-    fast.start()
-    try:
-        receipt = bus.dispatch(
-            AddTag(tag="a"), consistency="strong", projections=["tag_counts"], timeout=GENEROUS
-        )
-    finally:
-        fast.stop()
-
-    assert receipt.caught_up is True
-    assert receipt.wait is not None and receipt.wait.checkpoints == {"tag_counts": 1}
-    assert slow.checkpoint == 0
-
-
-def test_awaited_strong_dispatch_without_a_waiter_is_rejected_before_anything_is_stored(
-    store: InMemoryEventStore, clock: ManualClock
-) -> None:
-    bus = tag_bus(store, clock, waiter=None)
-
-    with pytest.raises(InvalidArgumentError, match="needs a ConsistencyWaiter"):
-        asyncio.run(bus.adispatch(AddTag(tag="a"), consistency="strong"))
-
-    assert store.head == 0

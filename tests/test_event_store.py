@@ -21,7 +21,7 @@ from cqrs_lab.errors import (
     UpcastError,
 )
 from cqrs_lab.event_store import ANY_VERSION, NO_STREAM, EventStore, InMemoryEventStore, Receipt
-from cqrs_lab.messages import Command, Event, Metadata, RecordedEvent
+from cqrs_lab.messages import Command, CommandEnvelope, Event, Metadata, RecordedEvent
 from cqrs_lab.upcasting import EventRegistry
 
 
@@ -96,9 +96,11 @@ def test_read_stream_returns_the_stream_in_version_order_with_its_envelope(
 def test_records_receipts_and_metadata_built_by_the_kit_are_complete_frozen_envelopes(
     store: InMemoryEventStore,
 ) -> None:
-    # the store and Metadata.caused_by build these slot by slot, without __init__
-    metadata = Metadata.caused_by(Command(command_id="cmd-1"))
-    receipt = store.append("note-1", notes("a"), metadata=metadata)
+    cause = CommandEnvelope(
+        command=Command(), command_id="cmd-1", correlation_id="cmd-1", issued_at=DEFAULT_START
+    )
+    metadata = Metadata.caused_by(cause)
+    receipt = store.append("note-1", notes("a"), cause=cause)
     (record,) = store.read_stream("note-1")
     built: list[tuple[Any, type[Any]]] = [
         (metadata, Metadata),
@@ -113,7 +115,7 @@ def test_records_receipts_and_metadata_built_by_the_kit_are_complete_frozen_enve
         assert envelope == cls(**{name: getattr(envelope, name) for name in names})
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(envelope, names[0], "changed")
-    assert receipt.wait is None and receipt.caught_up is None
+    assert receipt == Receipt("note-1", 1, 1, "cmd-1")
     assert record.metadata == metadata
 
 

@@ -27,7 +27,7 @@ from cqrs_lab.errors import (
 from cqrs_lab.event_store import ANY_VERSION, NO_STREAM, EventStore, InMemoryEventStore, Receipt
 from cqrs_lab.examples.orders.commands import OrderLine
 from cqrs_lab.examples.orders.events import OrderCreated, order_event_registry
-from cqrs_lab.messages import Command, Event, Metadata, RecordedEvent
+from cqrs_lab.messages import Command, CommandEnvelope, Event, Metadata, RecordedEvent
 from cqrs_lab.upcasting import EventRegistry
 
 
@@ -135,16 +135,26 @@ class Write(Command):
     text: str
 
 
-def test_a_cause_gives_the_events_the_ids_caused_by_would(store: Any) -> None:
-    command = Write(text="x", command_id="cmd-7", correlation_id="conv-1")
-    uncorrelated = Write(text="y", command_id="cmd-8")
+def envelope(command: Command, command_id: str, correlation_id: str = "") -> Any:
+    """``command`` as the command bus would hand it to its handler."""
+    return CommandEnvelope(
+        command=command,
+        command_id=command_id,
+        correlation_id=correlation_id or command_id,
+        issued_at=DEFAULT_START,
+    )
 
-    receipt = store.append("a", notes("one", "two"), NO_STREAM, cause=command)
+
+def test_a_cause_gives_the_events_the_ids_caused_by_would(store: Any) -> None:
+    correlated = envelope(Write(text="x"), "cmd-7", correlation_id="conv-1")
+    uncorrelated = envelope(Write(text="y"), "cmd-8")
+
+    receipt = store.append("a", notes("one", "two"), NO_STREAM, cause=correlated)
     store.append("b", notes("three"), NO_STREAM, cause=uncorrelated)
 
     assert receipt.command_id == "cmd-7"
     records = store.read_all()
-    assert [r.metadata for r in records[:2]] == [Metadata.caused_by(command)] * 2
+    assert [r.metadata for r in records[:2]] == [Metadata.caused_by(correlated)] * 2
     assert records[0].metadata == Metadata(correlation_id="conv-1", causation_id="cmd-7")
     assert records[2].metadata == Metadata(correlation_id="cmd-8", causation_id="cmd-8")
 
@@ -152,16 +162,25 @@ def test_a_cause_gives_the_events_the_ids_caused_by_would(store: Any) -> None:
 def test_an_append_with_both_metadata_and_cause_or_either_of_the_wrong_type_writes_nothing(
     store: Any,
 ) -> None:
-    command = Write(text="x", command_id="cmd-1")
+    cause = envelope(Write(text="x"), "cmd-1")
     with pytest.raises(InvalidArgumentError, match="metadata= or cause=, not both"):
-        store.append("a", notes("x"), metadata=Metadata("c", "cmd-1"), cause=command)
-    with pytest.raises(InvalidArgumentError, match="cause must be a Command, found str"):
+        store.append("a", notes("x"), metadata=Metadata("c", "cmd-1"), cause=cause)
+    with pytest.raises(
+        InvalidArgumentError,
+        match="cause must be the CommandEnvelope a handler received, found str",
+    ):
         store.append("a", notes("x"), cause="cmd-1")
+    with pytest.raises(
+        InvalidArgumentError, match=r"cause must be the CommandEnvelope .*found Write"
+    ):
+        store.append("a", notes("x"), cause=Write(text="x"))  # the command, not its envelope
     with pytest.raises(InvalidArgumentError, match="metadata must be a Metadata, found dict"):
         store.append("a", notes("x"), metadata={"correlation_id": "c"})
     with pytest.raises(InvalidArgumentError, match="takes Event instances, found str"):
         store.append("a", ["not an event"], cause="cmd-1")  # the events are checked first
-    with pytest.raises(InvalidArgumentError, match="cause must be a Command, found Noted"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"cause must be the CommandEnvelope .*found Noted"
+    ):
         store.append_encoded("a", [EncodedEvent("Noted", 1, {"text": "x"})], cause=Noted(text="x"))
     assert store.head == 0
     assert store.stream_ids() == []
@@ -221,18 +240,19 @@ def test_read_stream_starts_at_from_version(store: Any) -> None:
     assert store.read_stream("a", from_version=4) == []
 
 
-def test_read_stream_events_gives_the_version_and_the_bare_events_of_one_stream(
+def test_read_stream_gives_one_stream_of_an_interleaved_log_with_its_versions(
     store: Any,
 ) -> None:
     store.append("a", notes("1", "2"), NO_STREAM)
     store.append("b", notes("x"), NO_STREAM)  # interleaved: a stream is not a slice of the log
     store.append("a", notes("3"), 2)
 
-    version, events = store.read_stream_events("a")
+    records = store.read_stream("a")
 
-    assert version == 3
-    assert events == [r.event for r in store.read_stream("a")] == notes("1", "2", "3")
-    assert store.read_stream_events("missing") == (0, [])
+    assert texts(records) == ["1", "2", "3"]
+    assert [(r.stream_version, r.position) for r in records] == [(1, 1), (2, 2), (3, 4)]
+    assert store.stream_version("a") == records[-1].stream_version == 3
+    assert store.read_stream("missing") == []
 
 
 def test_expected_versions_are_enforced(store: Any) -> None:
@@ -386,7 +406,7 @@ def test_old_schema_versions_are_upcast_on_read(make_store: StoreFactory) -> Non
         Priced(item="cup", cents=700),
     ]
     assert [r.schema_version for r in records] == [1, 2]  # as stored; the event is current
-    assert store.read_stream_events("p") == (2, [r.event for r in records])
+    assert [r.event for r in store.read_all()] == [r.event for r in records]
 
 
 def test_encoded_events_of_unknown_types_are_refused_at_append(store: Any) -> None:
