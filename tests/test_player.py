@@ -13,8 +13,8 @@ from cqrs_lab.errors import InvalidArgumentError
 from cqrs_lab.examples.orders import CreateOrder, OrderLine, ShipOrder
 from cqrs_lab.examples.orders.queries import GetOrderById
 from cqrs_lab.messages import Command
-from cqrs_lab.tracer import Component, StepKind
 from cqrs_lab.ui.player import PROJECT, PlayerParts, ProjectStep, StepPlayer, order_parts
+from cqrs_lab.ui.tracer import Component, StepKind
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"

@@ -15,11 +15,12 @@ from cqrs_lab.command_bus import CommandBus
 from cqrs_lab.errors import DomainError
 from cqrs_lab.event_store import InMemoryEventStore, Receipt
 from cqrs_lab.ids import SequentialIds
-from cqrs_lab.messages import Command, Event, Query, RecordedEvent
+from cqrs_lab.messages import Command, CommandEnvelope, Event, Query, RecordedEvent
 from cqrs_lab.projection import Changes, InMemoryReadModel, Projection, RowReader
 from cqrs_lab.projector import Projector, RebuildMode
 from cqrs_lab.query_bus import QueryBus
-from cqrs_lab.tracer import STEP_COLUMNS, Component, StepKind, Tracer, TraceStep, summarize
+from cqrs_lab.ui.trace_text import summarize
+from cqrs_lab.ui.tracer import STEP_COLUMNS, Component, StepKind, Tracer, TraceStep
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,13 +101,14 @@ def tag_system() -> TagSystem:
     model: InMemoryReadModel[TagRow] = InMemoryReadModel("tag_counts")
     projector = Projector(store, TagCounts(), model, clock=clock)
 
-    def add_tags(command: AddTags) -> Receipt:
+    def add_tags(envelope: CommandEnvelope[AddTags]) -> Receipt:
+        command = envelope.command
         if any(not tag.strip() for tag in command.tags):
             raise EmptyTagError(f"tags must be non-blank, found {command.tags!r}")
         return store.append("tags", [Tagged(tag=tag) for tag in command.tags])
 
-    def remove_tag(command: RemoveTag) -> Receipt:
-        return store.append("tags", [Untagged(tag=command.tag)])
+    def remove_tag(envelope: CommandEnvelope[RemoveTag]) -> Receipt:
+        return store.append("tags", [Untagged(tag=envelope.command.tag)])
 
     def count_of(query: CountOf) -> TagRow | None:
         return model.get(query.tag)
@@ -162,14 +164,22 @@ def test_each_step_is_recorded_in_pipeline_order_in_its_component() -> None:
     ]
 
 
-def test_command_received_shows_the_command_and_its_stamped_id() -> None:
+def test_command_received_shows_the_command_and_the_id_of_its_envelope() -> None:
     system = tag_system()
     system.commands.dispatch(AddTags(tags=("cqrs",)))
 
     received = system.tracer.steps[0]
     assert received.message_type == "AddTags"
     assert received.description == "AddTags received (cmd-0001): tags=('cqrs',)"
-    assert received.detail == "tags=('cqrs',)"  # the stamp (id, time) is not a field to show
+    assert received.detail == "tags=('cqrs',)"  # the envelope's id and time are no fields of it
+
+
+def test_command_received_shows_a_client_provided_command_id() -> None:
+    system = tag_system()
+    system.commands.dispatch(AddTags(tags=("cqrs",)), command_id="web-42")
+
+    received = system.tracer.steps[0]
+    assert received.description == "AddTags received (web-42): tags=('cqrs',)"
 
 
 def test_handler_outcome_is_the_receipt() -> None:
