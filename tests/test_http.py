@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,10 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from cqrs_lab.examples.orders import build_order_system
+from cqrs_lab.examples.orders.events import OrderCreated
 from cqrs_lab.examples.orders.http import ApiSettings, OrderBackend, create_app
+from cqrs_lab.examples.orders.http_routes import router
+from cqrs_lab.examples.orders.queries import MAX_PAGE
 from cqrs_lab.examples.orders.sqlite_app import build_sqlite_order_system
 from cqrs_lab.ids import SequentialIds
 
@@ -278,10 +282,10 @@ def test_search_checks_its_bounds(client: TestClient) -> None:
     ]
 
 
-def test_search_is_declared_before_the_order_id_route(backend: OrderBackend) -> None:
+def test_search_is_declared_before_the_order_id_route() -> None:
     gets = [
         route.path
-        for route in create_app(backend).routes
+        for route in router.routes  # the app includes this router: its routes match in order
         if isinstance(route, APIRoute) and "GET" in (route.methods or ())
     ]
     assert gets.index("/orders/search") < gets.index("/orders/{order_id}")
@@ -312,6 +316,7 @@ def test_openapi_docs_list_every_endpoint(client: TestClient) -> None:
     assert set(schema["paths"]) == {
         "/orders",
         "/orders/{order_id}/items",
+        "/orders/{order_id}/ship",
         "/orders/{order_id}",
         "/orders/search",
         "/customers/{customer_id}/orders",
@@ -337,3 +342,221 @@ def test_settings_build_a_sqlite_app_that_keeps_its_orders(tmp_path: Path) -> No
         order = second.get(f"/orders/{order_id}")
     assert order.status_code == 200
     assert order.json()["total_amount"] == 7.0
+
+
+# -- issue 12: no bad input reaches a 500 ---------------------------------------------------------
+
+LINE = '{"product_id": "tea", "quantity": QUANTITY, "price": PRICE}'
+UNREPRESENTABLE = ["NaN", "Infinity", "-Infinity", "1e400"]
+
+
+def raw_post(client: TestClient, url: str, text: str) -> Any:
+    """POST ``text`` as it is: json= cannot send NaN or a lone surrogate on purpose."""
+    return client.post(url, content=text.encode(), headers={"content-type": "application/json"})
+
+
+def raw_line(quantity: str = "1", price: str = "2.5") -> str:
+    return LINE.replace("QUANTITY", quantity).replace("PRICE", price)
+
+
+def assert_refused(response: Any, location: tuple[Any, ...], expected: str) -> None:
+    """422 naming the field and saying what it expected; the body is valid strict JSON."""
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert tuple(error["loc"]) == location
+    assert expected in error["msg"]
+    json.loads(response.text, parse_constant=lambda name: pytest.fail(f"{name} in the body"))
+
+
+@pytest.mark.parametrize("number", UNREPRESENTABLE)
+@pytest.mark.parametrize(
+    ("field", "quantity", "expected"),
+    [("price", "1", "finite number"), ("quantity", None, "valid integer")],
+)
+def test_a_number_json_cannot_carry_is_a_422_not_a_500(
+    backend: OrderBackend,
+    client: TestClient,
+    number: str,
+    field: str,
+    quantity: str | None,
+    expected: str,
+) -> None:
+    order_id = create(client)["order_id"]
+    head = backend.projector.store.head
+    line = raw_line(quantity or number, number if field == "price" else "2.5")
+
+    created = raw_post(client, "/orders", f'{{"customer_id": "ada", "items": [{line}]}}')
+    added = raw_post(client, f"/orders/{order_id}/items", line)
+
+    assert_refused(created, ("body", "items", 0, field), expected)
+    assert_refused(added, ("body", field), expected)
+    assert created.json()["detail"][0]["input"] in {"nan", "inf", "-inf"}
+    assert backend.projector.store.head == head
+
+
+@pytest.mark.parametrize(
+    ("body", "location"),
+    [
+        (f'{{"customer_id": "\\ud800", "items": [{raw_line()}]}}', ("body", "customer_id")),
+        (
+            f'{{"customer_id": "a", "items": [{raw_line()}], "shipping_address": "x\\udfff"}}',
+            ("body", "shipping_address", "text"),
+        ),
+        (
+            '{"customer_id": "a", "items": [{"product_id": "\\ud800", "quantity": 1, "price": 1}]}',
+            ("body", "items", 0, "product_id"),
+        ),
+    ],
+)
+def test_a_lone_surrogate_is_a_422_that_shows_it_escaped(
+    backend: OrderBackend, client: TestClient, body: str, location: tuple[Any, ...]
+) -> None:
+    head = backend.projector.store.head
+
+    response = raw_post(client, "/orders", body)
+
+    assert_refused(response, location, "valid string")
+    assert response.json()["detail"][0]["input"].startswith(("\\ud800", "x\\udfff"))
+    assert backend.projector.store.head == head
+
+
+@pytest.mark.parametrize("url", ["/orders/search", "/customers/ann/orders"])
+@pytest.mark.parametrize("page", [10**20, 4611686018427387904, MAX_PAGE + 1])
+def test_a_page_past_the_bound_is_a_422_on_both_backends(
+    client: TestClient, url: str, page: int
+) -> None:
+    create(client, "ann")
+
+    response = client.get(url, params={"page": page})
+
+    assert_refused(response, ("query", "page"), f"less than or equal to {MAX_PAGE}")
+    assert client.get(url, params={"page": MAX_PAGE}).json()["items"] == []
+
+
+# -- issue 12: the playbook's clients work unchanged ----------------------------------------------
+
+
+def test_a_playbook_client_may_send_the_shipping_address_as_an_object(
+    backend: OrderBackend, client: TestClient
+) -> None:
+    address = {"street": "1 Lane", "city": "X", "zip": "90210"}
+
+    response = client.post("/orders", json=order_body(shipping_address=address), params=STRONG)
+
+    assert response.status_code == 201, response.text
+    (recorded,) = backend.projector.store.read_stream(response.json()["order_id"])
+    assert isinstance(recorded.event, OrderCreated)
+    assert json.loads(recorded.event.shipping_address) == address
+
+
+@pytest.mark.parametrize(
+    ("address", "location"),
+    [
+        ({"city": ["X"]}, ("body", "shipping_address", "object", "city")),
+        ({"": "X"}, ("body", "shipping_address", "object", "", "[key]")),
+        (7, ("body", "shipping_address", "text")),
+        ("x" * 501, ("body", "shipping_address", "text")),
+    ],
+)
+def test_a_shipping_address_of_another_shape_is_a_422_naming_the_shape(
+    backend: OrderBackend, client: TestClient, address: Any, location: tuple[Any, ...]
+) -> None:
+    response = client.post("/orders", json=order_body(shipping_address=address))
+
+    assert field_errors(response) == [location]
+    assert backend.projector.store.head == 0
+
+
+def test_a_playbook_client_may_add_an_item_with_query_parameters(client: TestClient) -> None:
+    order_id = create(client)["order_id"]
+
+    response = client.post(
+        f"/orders/{order_id}/items",
+        params={"product_id": "cup", "quantity": 2, "price": 4.0} | STRONG,
+    )
+
+    assert response.status_code == 200, response.text
+    order = client.get(f"/orders/{order_id}").json()
+    assert (order["total_amount"], order["product_ids"]) == (15.0, ["tea", "cup"])
+
+
+def test_an_item_given_neither_way_names_every_missing_field(
+    backend: OrderBackend, client: TestClient
+) -> None:
+    order_id = create(client)["order_id"]
+    head = backend.projector.store.head
+
+    partial = client.post(f"/orders/{order_id}/items", params={"product_id": "cup"})
+
+    assert field_errors(partial) == [("query", "quantity"), ("query", "price")]
+    assert "or as a JSON body" in partial.json()["detail"][0]["msg"]
+    assert backend.projector.store.head == head
+
+
+def test_an_item_given_both_ways_is_a_422(backend: OrderBackend, client: TestClient) -> None:
+    order_id = create(client)["order_id"]
+    head = backend.projector.store.head
+
+    both = client.post(
+        f"/orders/{order_id}/items",
+        json={"product_id": "cup", "quantity": 1, "price": 4.0},
+        params={"product_id": "pot", "quantity": 1, "price": 9.0},
+    )
+
+    assert field_errors(both) == [("query", "product_id")]
+    assert "not both" in both.json()["detail"][0]["msg"]
+    assert backend.projector.store.head == head
+
+
+@pytest.mark.parametrize(
+    ("params", "location"),
+    [
+        ({"quantity": 0, "price": 1.0}, ("query", "quantity")),
+        ({"quantity": 1, "price": "nan"}, ("query", "price")),
+        ({"quantity": 1, "price": "1e400"}, ("query", "price")),
+    ],
+)
+def test_query_parameter_items_are_checked_like_body_items(
+    backend: OrderBackend, client: TestClient, params: dict[str, Any], location: tuple[str, str]
+) -> None:
+    order_id = create(client)["order_id"]
+    head = backend.projector.store.head
+
+    response = client.post(f"/orders/{order_id}/items", params={"product_id": "cup"} | params)
+
+    assert field_errors(response) == [location]
+    assert backend.projector.store.head == head
+
+
+def test_ship_ships_an_open_order(client: TestClient) -> None:
+    order_id = create(client)["order_id"]
+
+    response = client.post(f"/orders/{order_id}/ship", params=STRONG)
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["stream_version"], response.json()["consistent"]) == (2, True)
+    order = client.get(f"/orders/{order_id}").json()
+    assert order["status"] == "shipped"
+    assert order["shipped_at"] is not None
+
+
+def test_shipping_a_cancelled_order_is_a_409_and_stores_nothing(
+    backend: OrderBackend, client: TestClient
+) -> None:
+    order_id = create(client)["order_id"]
+    client.delete(f"/orders/{order_id}", params={"reason": "no"} | STRONG)
+    head = backend.projector.store.head
+
+    response = client.post(f"/orders/{order_id}/ship")
+
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        f"cannot ship order {order_id!r}: it is cancelled, only an open order can change"
+    )
+    assert backend.projector.store.head == head
+
+
+def test_shipping_an_unknown_order_is_a_404(client: TestClient) -> None:
+    response = client.post("/orders/nope/ship")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "order 'nope' not found"}
