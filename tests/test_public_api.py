@@ -51,6 +51,17 @@ def test_every_error_is_rooted_at_cqrs_lab_error_and_says_when_it_is_raised() ->
         assert (error.__doc__ or "").startswith("Raised "), name
 
 
+def test_the_write_side_names_come_from_the_modules_that_define_them() -> None:
+    from cqrs_lab import command_bus, messages, read_your_writes
+
+    assert cqrs_lab.CommandEnvelope is messages.CommandEnvelope
+    assert cqrs_lab.Receipt is messages.Receipt
+    assert cqrs_lab.Consistency is read_your_writes.Consistency
+    assert cqrs_lab.Dispatched is read_your_writes.Dispatched
+    assert cqrs_lab.dispatch is read_your_writes.dispatch
+    assert command_bus.__all__ == ["CommandBus"]  # the bus itself knows no read model
+
+
 PROBE = """
 import json, sys, threading
 import {module}
