@@ -420,6 +420,27 @@ def test_a_lone_surrogate_is_a_422_that_shows_it_escaped(
     assert backend.projector.store.head == head
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"customer_id": "\xff"}', "expected UTF-8 text, found byte 0xff"),
+        (b'{"customer_id": ' + b"1" * 5000 + b"}", "Exceeds the limit (4300 digits)"),
+        (b"[" * 100_000, "maximum recursion depth exceeded"),
+    ],
+)
+def test_a_body_python_cannot_read_as_json_is_a_422_not_a_400(
+    backend: OrderBackend, client: TestClient, body: bytes, expected: str
+) -> None:
+    """The fuzzer found these: FastAPI answers them with a bare 400 naming no field."""
+    response = client.post("/orders", content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert (error["loc"][0], error["type"]) == ("body", "json_invalid")
+    assert expected in error["ctx"]["error"]
+    assert backend.projector.store.head == 0
+
+
 @pytest.mark.parametrize("url", ["/orders/search", "/customers/ann/orders"])
 @pytest.mark.parametrize("page", [10**20, 4611686018427387904, MAX_PAGE + 1])
 def test_a_page_past_the_bound_is_a_422_on_both_backends(

@@ -24,6 +24,7 @@ from cqrs_lab.examples.orders.commands import (
     OrderLine,
     ShipOrder,
 )
+from cqrs_lab.examples.orders.http_errors import JsonBodyRoute
 from cqrs_lab.examples.orders.http_models import (
     MAX_PRICE,
     MAX_QUANTITY,
@@ -129,7 +130,7 @@ NOT_OPEN: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorMessage, "description": "the order is not open; nothing was stored"}
 }
 
-router = APIRouter()
+router = APIRouter(route_class=JsonBodyRoute)
 
 
 # -- commands ------------------------------------------------------------------------------------
