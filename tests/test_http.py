@@ -199,8 +199,11 @@ def test_invalid_orders_are_422_naming_the_field(
 def test_bad_consistency_options_are_422(client: TestClient) -> None:
     weird = client.post("/orders", json=order_body(), params={"consistency": "psychic"})
     too_long = client.post("/orders", json=order_body(), params={"timeout": 3600})
+    not_a_number = client.post("/orders", json=order_body(), params={"timeout": "nan"})
     assert field_errors(weird) == [("query", "consistency")]
     assert field_errors(too_long) == [("query", "timeout")]
+    assert field_errors(not_a_number) == [("query", "timeout")]
+    assert not_a_number.json()["detail"][0]["msg"] == "Input should be a finite number"
 
 
 def test_customer_orders_are_paged_newest_first_and_filtered(client: TestClient) -> None:

@@ -89,7 +89,13 @@ def write_options(
         Query(description="strong: wait for the read model before answering"),
     ] = "eventual",
     timeout: Annotated[
-        float, Query(ge=0, le=MAX_TIMEOUT, description="seconds a strong write waits at most")
+        float,
+        Query(
+            ge=0,
+            le=MAX_TIMEOUT,
+            allow_inf_nan=False,
+            description="seconds a strong write waits at most",
+        ),
     ] = 1.0,
 ) -> WriteOptions:
     """The consistency options every write endpoint takes."""
