@@ -20,8 +20,12 @@ from cqrs_lab.errors import (
     HandlerNotFoundError,
     HandlerResultError,
     InvalidArgumentError,
+    InvalidProjectionError,
     InvalidQueryError,
     ProjectionFailedError,
+    ProjectionResultError,
+    ProjectorCrashedError,
+    ProjectorStoppedError,
     SubscriberError,
     UnknownEventTypeError,
     UpcastError,
@@ -35,6 +39,7 @@ from cqrs_lab.event_store import (
     Receipt,
     log_frame,
 )
+from cqrs_lab.failures import DeadLetter, FailurePolicy
 from cqrs_lab.handlers import MessageBus, Middleware
 from cqrs_lab.ids import IdFactory, SequentialIds, UuidIds
 from cqrs_lab.lag import LagReport, lag_frame, measure_lag
@@ -47,9 +52,10 @@ from cqrs_lab.projection import (
     ReadModel,
     RowReader,
 )
-from cqrs_lab.projector import DeadLetter, FailurePolicy, Projector, Rebuild, RebuildMode
+from cqrs_lab.projector import Projector
 from cqrs_lab.query_bus import QueryBus
 from cqrs_lab.read_your_writes import Consistency, Dispatched, dispatch
+from cqrs_lab.rebuild import Rebuild, RebuildMode
 from cqrs_lab.upcasting import EventRegistry, Upcaster
 
 __all__ = [
@@ -85,6 +91,7 @@ __all__ = [
     "InMemoryEventStore",
     "InMemoryReadModel",
     "InvalidArgumentError",
+    "InvalidProjectionError",
     "InvalidQueryError",
     "LagReport",
     "ManualClock",
@@ -94,7 +101,10 @@ __all__ = [
     "OnTimeout",
     "Projection",
     "ProjectionFailedError",
+    "ProjectionResultError",
     "Projector",
+    "ProjectorCrashedError",
+    "ProjectorStoppedError",
     "Query",
     "QueryBus",
     "ReadModel",

@@ -60,21 +60,24 @@ class ManualClock:
             )
         if step < 0:
             raise InvalidArgumentError(f"step must be >= 0 seconds, found {step}")
-        self._current = start
+        self._current = start  # the last reading, or start before the first
+        self._read = False  # whether _current has been read: the next reading is one step on
         self._step = timedelta(seconds=step)
         self._lock = threading.Lock()  # two threads never get the same reading
 
     def now(self) -> datetime:
         """Return the current time, then move on by ``step``."""
         with self._lock:
-            reading = self._current
-            self._current = reading + self._step
-            return reading
+            # stepping lazily, so the last time a datetime can hold can still be read
+            if self._read:
+                self._current += self._step
+            self._read = True
+            return self._current
 
     def peek(self) -> datetime:
         """Return the current time without moving on."""
         with self._lock:
-            return self._current
+            return self._current + self._step if self._read else self._current
 
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward by ``seconds`` (>= 0) and return the new time."""
@@ -83,6 +86,9 @@ class ManualClock:
                 f"seconds must be >= 0, found {seconds}: time never runs back"
             )
         with self._lock:
+            if self._read:
+                self._current += self._step
+            self._read = False
             self._current += timedelta(seconds=seconds)
             return self._current
 

@@ -65,15 +65,18 @@ class CommandBus(MessageBus):
                 f"dispatch takes a Command, found {type(command).__name__}; "
                 "queries go to the QueryBus"
             )
-        handler = self.handler_for(type(command))
         envelope = self.envelope(command, command_id=command_id, correlation_id=correlation_id)
-        receipt = self.run(envelope, handler)
+        receipt = self.run(envelope, self._handle)
         if not isinstance(receipt, Receipt):
             raise HandlerResultError(
                 f"the handler for {type(command).__name__} returned {type(receipt).__name__}; "
                 "a command handler must return the Receipt of its append"
             )
         return receipt
+
+    def _handle(self, envelope: CommandEnvelope[Command]) -> object:
+        # looked up inside the middleware, so that it sees an unknown command's error too
+        return self.handler_for(type(envelope.command))(envelope)
 
     def envelope(
         self,

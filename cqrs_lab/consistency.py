@@ -17,7 +17,12 @@ from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from cqrs_lab.clock import Clock, SystemClock
-from cqrs_lab.errors import ConsistencyTimeoutError, InvalidArgumentError, parse_choice
+from cqrs_lab.errors import (
+    ConsistencyTimeoutError,
+    InvalidArgumentError,
+    ProjectorStoppedError,
+    parse_choice,
+)
 from cqrs_lab.event_store import EventStore, Receipt
 from cqrs_lab.lag import measure_lag
 from cqrs_lab.messages import Query
@@ -55,8 +60,17 @@ class Waitable(Protocol):
         """The position of the last event applied."""
         ...
 
+    @property
+    def failure(self) -> BaseException | None:
+        """What the projector has stopped on, if it has (it will not move until resumed)."""
+        ...
+
     def on_checkpoint(self, listener: Callable[[str, int], None]) -> Callable[[], None]:
         """Call ``listener(name, checkpoint)`` after each commit."""
+        ...
+
+    def on_failure(self, listener: Callable[[str, BaseException], None]) -> Callable[[], None]:
+        """Call ``listener(name, failure)`` when the projector stops on a failure."""
         ...
 
 
@@ -143,6 +157,7 @@ class ConsistencyWaiter:
             raise InvalidArgumentError(f"already watching a projector named {projector.name!r}")
         self._projectors[projector.name] = projector
         projector.on_checkpoint(self._on_checkpoint)
+        projector.on_failure(self._on_failure)
 
     @property
     def names(self) -> list[str]:
@@ -154,6 +169,12 @@ class ConsistencyWaiter:
         self._selected(projections)
 
     def _selected(self, projections: Sequence[str] | None) -> tuple[str, ...]:
+        if not self._projectors or (projections is not None and not projections):
+            # nothing to wait for would read as "caught up" for a write no view has applied
+            raise InvalidArgumentError(
+                f"a wait needs at least one projection, found {list(projections or [])} among "
+                f"the watched {self.names}; pass projectors to ConsistencyWaiter or call watch()"
+            )
         if projections is None:
             return tuple(sorted(self._projectors))
         unknown = sorted(set(projections) - set(self._projectors))
@@ -176,8 +197,23 @@ class ConsistencyWaiter:
         for _, _, callback in due:
             callback()
 
+    def _on_failure(self, name: str, failure: BaseException) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
     def _reached(self, position: int, names: tuple[str, ...]) -> bool:
         return all(self._projectors[n].checkpoint >= position for n in names)
+
+    def _stopped(self, position: int, names: tuple[str, ...]) -> ProjectorStoppedError | None:
+        """The error for the first selected projector stopped short of ``position``, if any."""
+        for name in names:
+            projector = self._projectors[name]
+            failure = projector.failure
+            if failure is not None and projector.checkpoint < position:
+                error = ProjectorStoppedError(position, name, failure)
+                error.__cause__ = failure
+                return error
+        return None
 
     def on_reached(
         self,
@@ -219,7 +255,10 @@ class ConsistencyWaiter:
 
         ``position`` may be a :class:`~cqrs_lab.event_store.Receipt`. On timeout, raises
         :class:`~cqrs_lab.errors.ConsistencyTimeoutError` or, with
-        ``on_timeout="return_stale"``, returns a result whose ``reached`` is False.
+        ``on_timeout="return_stale"``, returns a result whose ``reached`` is False. If a selected
+        projector has stopped on a failure short of the position, raises
+        :class:`~cqrs_lab.errors.ProjectorStoppedError` at once, caused by that failure: waiting
+        could only time out.
         """
         target = position.position if isinstance(position, Receipt) else position
         if timeout < 0:
@@ -228,8 +267,15 @@ class ConsistencyWaiter:
         names = self._selected(projections)
         started = self._timer()
         with self._changed:
-            reached = self._changed.wait_for(lambda: self._reached(target, names), timeout)
+            self._changed.wait_for(
+                lambda: self._reached(target, names) or self._stopped(target, names) is not None,
+                timeout,
+            )
+            reached = self._reached(target, names)
         waited = self._timer() - started
+        stopped = None if reached else self._stopped(target, names)
+        if stopped is not None:
+            raise stopped
         result = self._result(target, names, reached, waited)
         if not reached and policy is OnTimeout.RAISE:
             behind = {n: c for n, c in result.checkpoints.items() if c < target}
@@ -274,7 +320,7 @@ class ConsistencyWaiter:
         self, position: int, names: tuple[str, ...], reached: bool, waited: float
     ) -> WaitResult:
         checkpoints = {n: self._projectors[n].checkpoint for n in names}
-        if reached or not checkpoints:
+        if reached:
             return WaitResult(position, True, checkpoints, 0, 0.0, waited)
         slowest = min(checkpoints.values())
         now: datetime = self.clock.now()

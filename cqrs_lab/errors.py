@@ -19,8 +19,12 @@ __all__ = [
     "HandlerNotFoundError",
     "HandlerResultError",
     "InvalidArgumentError",
+    "InvalidProjectionError",
     "InvalidQueryError",
     "ProjectionFailedError",
+    "ProjectionResultError",
+    "ProjectorCrashedError",
+    "ProjectorStoppedError",
     "SubscriberError",
     "UnknownEventTypeError",
     "UpcastError",
@@ -110,6 +114,44 @@ class ProjectionFailedError(CqrsLabError, RuntimeError):
         )
 
 
+class InvalidProjectionError(CqrsLabError, TypeError):
+    """Raised when a projection is defined or registered without a name, or with handles that
+    cannot match an event (a class instead of its name, a name the event registry does not know).
+    """
+
+
+class ProjectionResultError(CqrsLabError, TypeError):
+    """Raised when a projection's ``project()`` returns something other than row changes."""
+
+
+class ProjectorCrashedError(CqrsLabError, RuntimeError):
+    """Raised when a projector meets an error outside its projection (a commit, a listener).
+
+    A live projector keeps it as its ``failure`` and waits for ``resume()``, like a stop.
+    """
+
+    def __init__(self, projector: str, checkpoint: int, cause: BaseException) -> None:
+        self.projector = projector
+        self.checkpoint = checkpoint
+        super().__init__(
+            f"projector {projector!r} stopped at checkpoint {checkpoint}: {cause!r}. "
+            f"Fix the cause, then call resume()"
+        )
+
+
+class ProjectorStoppedError(CqrsLabError, RuntimeError):
+    """Raised when a wait cannot end because a projector it waits for has stopped on a failure."""
+
+    def __init__(self, position: int, projector: str, failure: BaseException) -> None:
+        self.position = position
+        self.projector = projector
+        self.failure = failure
+        super().__init__(
+            f"cannot wait for position {position}: projector {projector!r} has stopped "
+            f"({failure}); waiting would only time out"
+        )
+
+
 class ConsistencyTimeoutError(CqrsLabError, TimeoutError):
     """Raised when a read model has not reached a position within the timeout."""
 
@@ -129,7 +171,7 @@ class ConsistencyTimeoutError(CqrsLabError, TimeoutError):
 def parse_choice(choices: type[E], value: object, name: str) -> E:
     """``value`` as a member of the enum ``choices``, or an error listing what is allowed.
 
-    >>> from cqrs_lab.projector import FailurePolicy
+    >>> from cqrs_lab.failures import FailurePolicy
     >>> parse_choice(FailurePolicy, "stop", "policy")
     <FailurePolicy.STOP: 'stop'>
     >>> parse_choice(FailurePolicy, "ignore", "policy")

@@ -51,7 +51,8 @@ class MessageBus:
             raise InvalidArgumentError(
                 f"a handler must be callable or have handle(), found {handler!r}"
             )
-        if inspect.iscoroutinefunction(function):
+        call = type(function).__call__  # an object whose own __call__ is async is refused too
+        if inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(call):
             raise InvalidArgumentError(
                 f"the handler for {message_type.__name__} is async ({_name(function)}); "
                 "the buses call handlers synchronously: write it as a plain def"

@@ -32,11 +32,12 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from cqrs_lab.clock import DEFAULT_START
-from cqrs_lab.errors import InvalidArgumentError
+from cqrs_lab.errors import InvalidArgumentError, InvalidProjectionError, UnknownEventTypeError
 from cqrs_lab.messages import Event, RecordedEvent
+from cqrs_lab.upcasting import EventRegistry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,6 +49,7 @@ __all__ = [
     "Projection",
     "ReadModel",
     "RowReader",
+    "check_projection",
 ]
 
 Row = TypeVar("Row")
@@ -90,20 +92,95 @@ class ConsistencySLA:
 class Projection(ABC, Generic[Row]):
     """Turns events into row changes of one view.
 
-    Subclasses set ``name`` and ``handles`` (event type names; events of other types only move
-    the checkpoint) and implement :meth:`project`. ``sla`` is optional.
+    Subclasses set ``name`` (it names the read model, its checkpoint and its lag) and
+    ``handles`` (the event type *names* it handles; events of other types only move the
+    checkpoint) and implement :meth:`project`. ``sla`` is optional. A name that is not a
+    non-blank string, or handles that are not a set of strings, are refused when the class is
+    defined; a missing one when a projector is built (see :func:`check_projection`).
     """
 
-    name: ClassVar[str] = "projection"
-    handles: ClassVar[frozenset[str]] = frozenset()
+    name: str
+    handles: frozenset[str]
     sla: ConsistencySLA | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            _check_name(cls.__name__, cls.__dict__["name"])
+        if "handles" in cls.__dict__:
+            _check_handles(cls.__name__, cls.__dict__["handles"])
 
     @abstractmethod
     def project(self, record: RecordedEvent, view: RowReader[Row]) -> Changes:
         """The row changes ``record`` causes; must not change anything itself."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r})"
+        return f"{type(self).__name__}(name={getattr(self, 'name', None)!r})"
+
+
+def check_projection(projection: Projection[Any], registry: EventRegistry | None = None) -> None:
+    """Raise :class:`InvalidProjectionError` unless ``projection`` can match events.
+
+    It needs a ``name`` and ``handles`` (a non-empty set of event type names). With a
+    ``registry`` that knows some of those names, every name must be known to it: one it does
+    not know is misspelt, or an event never registered, and would silently match nothing.
+    """
+    owner = type(projection).__name__
+    if not isinstance(projection, Projection):
+        raise InvalidProjectionError(f"expected a Projection, found {projection!r}")
+    for attribute in ("name", "handles"):
+        if not hasattr(projection, attribute):
+            raise InvalidProjectionError(
+                f"{owner} has no {attribute}; set it on the class, e.g. "
+                + ('name = "order_views"' if attribute == "name" else _HANDLES_EXAMPLE)
+            )
+    _check_name(owner, projection.name)
+    _check_handles(owner, projection.handles)
+    if not projection.handles:
+        raise InvalidProjectionError(
+            f"{owner}.handles is empty: it would match no event; e.g. {_HANDLES_EXAMPLE}"
+        )
+    if registry is not None:
+        unknown = sorted(name for name in projection.handles if not _known(registry, name))
+        if unknown and len(unknown) < len(projection.handles):
+            raise InvalidProjectionError(
+                f"{owner}.handles names event type(s) {unknown} that the store's registry does "
+                f"not know; expected registered names (check the spelling, or register the event)"
+            )
+
+
+_HANDLES_EXAMPLE = 'handles = frozenset({"OrderCreated", "OrderShipped"})'
+
+
+def _known(registry: EventRegistry, type_name: str) -> bool:
+    try:
+        registry.event_type(type_name)
+    except UnknownEventTypeError:
+        return False
+    return True
+
+
+def _check_name(owner: str, name: object) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidProjectionError(f"{owner}.name must be a non-blank string, found {name!r}")
+
+
+def _check_handles(owner: str, handles: object) -> None:
+    if not isinstance(handles, (set, frozenset)):
+        raise InvalidProjectionError(
+            f"{owner}.handles must be a set of event type names, found {handles!r}; "
+            f"e.g. {_HANDLES_EXAMPLE}"
+        )
+    for item in handles:
+        if isinstance(item, type):
+            raise InvalidProjectionError(
+                f"{owner}.handles contains the class {item.__name__}; expected its name: "
+                f"{item.__name__}.type_name or {item.__name__!r}"
+            )
+        if not isinstance(item, str):
+            raise InvalidProjectionError(
+                f"{owner}.handles must hold event type names (str), found {item!r}"
+            )
 
 
 class ReadModel(Protocol[Row_co]):
@@ -145,7 +222,8 @@ class InMemoryReadModel(Generic[Row]):
     """A thread-safe dict of rows plus a checkpoint, changed only by :meth:`commit`.
 
     Subclasses keep secondary indexes by overriding :meth:`_on_change`, which runs inside the
-    commit for every changed key.
+    commit for every changed key, and :meth:`_on_clear`. Rows and checkpoint move together or
+    not at all, even when a hook raises.
     """
 
     def __init__(self, name: str) -> None:
@@ -186,32 +264,42 @@ class InMemoryReadModel(Generic[Row]):
         return iter(snapshot)
 
     def commit(self, position: int, changes: Changes) -> bool:
-        """Apply ``changes`` and move the checkpoint to ``position``, atomically."""
+        """Apply ``changes`` and move the checkpoint to ``position``, atomically.
+
+        If an ``_on_change`` hook raises, nothing of the commit stays: see :meth:`_write_whole`.
+        """
         with self._lock:
             if position <= self._checkpoint:
                 return False
-            self._write(changes)
+            self._write_whole(changes)
             self._checkpoint = position
             return True
 
     def apply_out_of_order(self, changes: Changes) -> None:
         """Apply ``changes`` without moving the checkpoint (replaying a dead letter)."""
         with self._lock:
-            self._write(changes)
+            self._write_whole(changes)
 
-    def write_without_checkpoint(self, changes: Changes) -> None:
-        """The pitfall: change rows and leave the checkpoint to be saved later, separately.
+    def _write_whole(self, changes: Changes) -> None:
+        """Write every change, or -- if a hook raises -- none: rows as before, indexes rebuilt.
 
-        A crash between this and :meth:`save_checkpoint` makes a restart apply the same events
-        again. Only the simulation of a non-atomic projector uses it.
+        A hook that fails half way may have left its own indexes half changed, so they are
+        rebuilt from the restored rows (``_on_clear``, then ``_on_change`` for every row).
         """
-        with self._lock:
+        rows = self._rows
+        before = {key: rows.get(key) for key in changes}
+        try:
             self._write(changes)
-
-    def save_checkpoint(self, position: int) -> None:
-        """The other half of the pitfall: save the checkpoint on its own."""
-        with self._lock:
-            self._checkpoint = position
+        except BaseException:
+            for key, row in before.items():
+                if row is None:
+                    rows.pop(key, None)
+                else:
+                    rows[key] = row
+            self._on_clear()
+            for key, row in rows.items():
+                self._on_change(key, None, row)
+            raise
 
     def _write(self, changes: Changes) -> None:
         rows = self._rows

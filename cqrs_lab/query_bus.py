@@ -33,4 +33,8 @@ class QueryBus(MessageBus):
                 f"dispatch takes a Query, found {type(query).__name__}; "
                 "commands go to the CommandBus"
             )
-        return self.run(query, self.handler_for(type(query)))
+        return self.run(query, self._handle)
+
+    def _handle(self, query: Query) -> Any:
+        # looked up inside the middleware, so that it sees an unknown query's error too
+        return self.handler_for(type(query))(query)

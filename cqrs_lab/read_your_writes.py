@@ -58,12 +58,15 @@ def dispatch(
     consistency: Consistency | str = Consistency.EVENTUAL,
     projections: Sequence[str] | None = None,
     timeout: float = 1.0,
+    command_id: str | None = None,
+    correlation_id: str | None = None,
 ) -> Dispatched:
     """Dispatch ``command`` on ``commands``; with ``consistency="strong"`` wait for the read models.
 
     The arguments are checked before the command runs, so a mistake here appends nothing.
     ``projections`` names the read models to wait for (default: all the waiter watches); a
     wait that times out is reported in the result (``caught_up`` False), not raised.
+    ``command_id`` and ``correlation_id`` go to :meth:`CommandBus.dispatch`.
     """
     mode = parse_choice(Consistency, consistency, "consistency")
     if mode is Consistency.STRONG:
@@ -75,7 +78,7 @@ def dispatch(
         waiter.check_projections(projections)
         if timeout < 0:
             raise InvalidArgumentError(f"timeout must be >= 0 seconds, found {timeout}")
-    receipt = commands.dispatch(command)
+    receipt = commands.dispatch(command, command_id=command_id, correlation_id=correlation_id)
     if mode is Consistency.EVENTUAL or waiter is None:
         return Dispatched(receipt)
     wait = waiter.wait(

@@ -19,7 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cqrs_lab.errors import InvalidArgumentError
-from cqrs_lab.projector import RebuildMode
+from cqrs_lab.rebuild import RebuildMode
 from cqrs_lab.sim.engine import simulate
 from cqrs_lab.sim.results import SimulationResult
 from cqrs_lab.sim.scenario import (

@@ -156,6 +156,7 @@ def test_options_become_a_scenario(tmp_path: Path) -> None:
             "0",
             "--checkpoint-every",
             "20",
+            "--silent-skip-pitfall",
             "--rebuild-at",
             "5",
             "--rebuild-mode",
@@ -167,6 +168,8 @@ def test_options_become_a_scenario(tmp_path: Path) -> None:
     assert [o.kind for o in scenario.outages] == [OutageKind.PAUSE, OutageKind.CRASH]
     assert scenario.poison is not None and scenario.poison.at_event == 7
     assert scenario.projector().checkpoint_every == 20
+    assert scenario.projector().silent_skip_pitfall
+    assert not scenario_from_args(parser.parse_args(["simulate"])).projector().silent_skip_pitfall
     assert scenario.readers is None
     assert scenario.rebuild is not None and scenario.rebuild.at == 5
     bursty = scenario_from_args(parser.parse_args(["simulate", "--burst", "1:2:300"]))

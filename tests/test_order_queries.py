@@ -35,7 +35,8 @@ from cqrs_lab.examples.orders import (
 )
 from cqrs_lab.messages import Command, RecordedEvent
 from cqrs_lab.projection import Changes, InMemoryReadModel, RowReader
-from cqrs_lab.projector import Projector, RebuildMode
+from cqrs_lab.projector import Projector
+from cqrs_lab.rebuild import RebuildMode
 
 LIVE_TIMEOUT = 5.0  # generous: the wait returns as soon as the projector commits
 

@@ -319,6 +319,34 @@ def test_a_status_given_as_an_enum_member_is_indexed_under_its_value() -> None:
     assert order_ids(model, "ada", "open") == []
 
 
+class IndexFailsOn(OrderReadModel):
+    """The order model with an index hook that raises for one order id."""
+
+    def __init__(self, failing_id: str) -> None:
+        super().__init__()
+        self.failing_id = failing_id
+
+    def _on_change(self, key: str, before: OrderView | None, after: OrderView | None) -> None:
+        if key == self.failing_id and after is not None and after.status != "open":
+            raise RuntimeError(f"index full for {key}")
+        super()._on_change(key, before, after)
+
+
+def test_a_commit_whose_index_hook_raises_changes_neither_rows_index_nor_checkpoint() -> None:
+    model = IndexFailsOn("o-2")
+    first, second = view("o-1"), view("o-2", created_at=T0 + timedelta(1))
+    model.commit(1, {"o-1": first, "o-2": second})
+
+    with pytest.raises(RuntimeError, match="index full for o-2"):
+        model.commit(
+            2, {"o-1": view("o-1", status="shipped"), "o-2": view("o-2", status="cancelled")}
+        )
+
+    assert (model.get("o-1"), model.get("o-2"), model.checkpoint) == (first, second, 1)
+    assert order_ids(model, "ada", "open") == ["o-2", "o-1"]
+    assert order_ids(model, "ada", "shipped") == order_ids(model, "ada", "cancelled") == []
+
+
 def test_clear_empties_the_rows_and_the_index() -> None:
     model = OrderReadModel()
     model.commit(1, {"o-1": view("o-1")})

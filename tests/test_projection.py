@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from cqrs_lab.errors import InvalidArgumentError
-from cqrs_lab.projection import ConsistencySLA, InMemoryReadModel
+from cqrs_lab.errors import InvalidArgumentError, InvalidProjectionError
+from cqrs_lab.messages import Event, RecordedEvent
+from cqrs_lab.projection import Changes, ConsistencySLA, InMemoryReadModel, Projection, RowReader
 
 
 class Recording(InMemoryReadModel[int]):
@@ -244,3 +245,76 @@ def test_sla_is_frozen() -> None:
 
     with pytest.raises(AttributeError):
         sla.max_events = 2  # type: ignore[misc]
+
+
+# -- a commit is whole, even when a subclass's hook fails --------------------------------------
+
+
+class FailingIndex(Recording):
+    """Records its hooks, and raises in ``_on_change`` for the key ``"bad"``."""
+
+    def _on_change(self, key: str, before: int | None, after: int | None) -> None:
+        if key == "bad":
+            raise KeyError("no index slot for 'bad'")
+        super()._on_change(key, before, after)
+
+
+def test_a_hook_that_raises_leaves_rows_and_checkpoint_as_they_were() -> None:
+    model = FailingIndex("counts")
+    model.commit(1, {"a": 1, "b": 2})
+
+    with pytest.raises(KeyError, match="no index slot"):
+        model.commit(2, {"a": 10, "c": 3, "bad": 4, "d": 5})
+
+    assert (dict(model.items()), model.checkpoint) == ({"a": 1, "b": 2}, 1)
+
+
+def test_a_hook_that_raises_leaves_the_index_rebuilt_from_the_rows_kept() -> None:
+    model = FailingIndex("counts")
+    model.commit(1, {"a": 1, "b": 2})
+    model.changes.clear()
+
+    with pytest.raises(KeyError):
+        model.apply_out_of_order({"a": 10, "bad": 4})
+
+    assert dict(model.items()) == {"a": 1, "b": 2}
+    assert model.changes[-2:] == [("a", None, 1), ("b", None, 2)]
+
+
+# -- a projection is defined with a name and the names of the events it handles ---------------
+
+
+def test_a_class_in_handles_is_refused_when_the_projection_is_defined() -> None:
+    @dataclass(frozen=True, kw_only=True)
+    class Tagged(Event):
+        tag: str
+
+    with pytest.raises(InvalidProjectionError) as raised:
+
+        class Tags(Projection[int]):
+            name = "tags"
+            handles = frozenset({Tagged})  # type: ignore[arg-type]
+
+            def project(self, record: RecordedEvent, view: RowReader[int]) -> Changes:
+                return {}
+
+    assert str(raised.value) == (
+        "Tags.handles contains the class Tagged; expected its name: Tagged.type_name or 'Tagged'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"handles": "Tagged"}, "Bad.handles must be a set of event type names, found 'Tagged'"),
+        ({"handles": frozenset({1})}, r"Bad.handles must hold event type names \(str\), found 1"),
+        ({"name": ""}, "Bad.name must be a non-blank string, found ''"),
+        ({"name": 7}, "Bad.name must be a non-blank string, found 7"),
+    ],
+    ids=["a-string", "not-strings", "blank-name", "name-not-a-string"],
+)
+def test_a_bad_name_or_handles_is_refused_when_the_projection_is_defined(
+    attributes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidProjectionError, match=message):
+        type("Bad", (Projection,), attributes)

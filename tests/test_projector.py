@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from readside_support import (
     PoisonAware,
     PoisonError,
     TagCounts,
+    Tagged,
     append_tags,
     counts,
     new_store,
@@ -25,11 +25,14 @@ from readside_support import (
 
 from cqrs_lab.clock import ManualClock
 from cqrs_lab.consistency import ConsistencyWaiter
-from cqrs_lab.errors import InvalidArgumentError, ProjectionFailedError
+from cqrs_lab.errors import InvalidArgumentError, InvalidProjectionError, ProjectionFailedError
 from cqrs_lab.event_store import InMemoryEventStore
+from cqrs_lab.failures import FailurePolicy
 from cqrs_lab.messages import RecordedEvent
-from cqrs_lab.projection import Changes, InMemoryReadModel, RowReader
-from cqrs_lab.projector import FailurePolicy, Projector, RebuildMode
+from cqrs_lab.projection import Changes, InMemoryReadModel, Projection, RowReader
+from cqrs_lab.projector import Projector
+from cqrs_lab.rebuild import RebuildMode
+from cqrs_lab.upcasting import EventRegistry
 
 LIVE_TIMEOUT = 5.0  # generous: a wait returns as soon as the checkpoint moves
 
@@ -238,6 +241,62 @@ def test_events_delivered_twice_to_one_model_are_applied_once(
     other.catch_up()
 
     assert rows_of(model) == {"a": 1, "b": 1}
+
+
+class Nameless(Projection[int]):
+    handles = frozenset({"Tagged"})
+
+    def project(self, record: RecordedEvent, view: RowReader[int]) -> Changes:
+        return {}
+
+
+class HandlesNothing(Projection[int]):
+    name = "nothing"
+
+    def project(self, record: RecordedEvent, view: RowReader[int]) -> Changes:
+        return {}
+
+
+class EmptyHandles(HandlesNothing):
+    handles = frozenset()
+
+
+class Misspelt(TagCounts):
+    handles = frozenset({"Tagged", "Notted"})
+
+
+@pytest.mark.parametrize(
+    ("projection", "message"),
+    [
+        (Nameless(), r"Nameless has no name; set it on the class, e.g. name = \"order_views\""),
+        (HandlesNothing(), r"HandlesNothing has no handles; set it on the class, e.g. handles ="),
+        (EmptyHandles(), "EmptyHandles.handles is empty: it would match no event"),
+    ],
+    ids=["no-name", "no-handles", "empty-handles"],
+)
+def test_a_projection_without_a_name_or_handles_is_refused_by_the_projector(
+    store: InMemoryEventStore, projection: Projection[int], message: str
+) -> None:
+    with pytest.raises(InvalidProjectionError, match=message):
+        Projector(store, projection)
+
+
+def test_a_misspelt_event_name_is_refused_when_the_registry_knows_the_others() -> None:
+    store = InMemoryEventStore(registry=EventRegistry([Tagged, Noted]))
+
+    with pytest.raises(InvalidProjectionError) as raised:
+        Projector(store, Misspelt())
+
+    assert str(raised.value) == (
+        "Misspelt.handles names event type(s) ['Notted'] that the store's registry does not "
+        "know; expected registered names (check the spelling, or register the event)"
+    )
+
+
+def test_names_are_not_checked_against_a_registry_that_knows_none_of_them(
+    store: InMemoryEventStore,
+) -> None:
+    assert Projector(store, Misspelt()).name == "tag_counts"
 
 
 @pytest.mark.parametrize(
@@ -459,32 +518,6 @@ def test_a_dead_letter_that_fails_again_stays_with_one_more_attempt(
     [letter] = projector.dead_letters
     assert (letter.position, letter.attempts, letter.failed_at) == (2, 2, later)
     assert POISON not in rows_of(projector.read_model)
-
-
-# -- failure policies: SILENT_SKIP_PITFALL ---------------------------------------------------
-
-
-def test_silent_skip_loses_the_event_without_any_record(
-    store: InMemoryEventStore, caplog: pytest.LogCaptureFixture
-) -> None:
-    append_tags(store, "a", POISON, "b")
-    projection = PoisonAware()
-    projector = Projector(store, projection, policy=FailurePolicy.SILENT_SKIP_PITFALL)
-
-    with caplog.at_level(logging.ERROR, logger="cqrs_lab.projector"):
-        projector.catch_up()
-
-    # the checkpoint says "all applied", and nothing says otherwise ...
-    assert (projector.checkpoint, projector.failure, projector.dead_letters) == (3, None, [])
-    assert [r.getMessage() for r in caplog.records] == [
-        "Projection error: cannot count 'poison' at position 2"
-    ]
-    skipped = rows_of(projector.read_model)
-    # ... but a rebuild with the projection fixed shows what was lost
-    projection.fixed = True
-    projector.rebuild(RebuildMode.BLUE_GREEN)
-    assert skipped == {"a": 1, "b": 1}
-    assert rows_of(projector.read_model) == {"a": 1, POISON: 1, "b": 1}
 
 
 # -- rebuilds --------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ from pandas.testing import assert_frame_equal
 
 from cqrs_lab.errors import InvalidArgumentError
 from cqrs_lab.event_store import InMemoryEventStore
-from cqrs_lab.projector import FailurePolicy, Projector, RebuildMode
+from cqrs_lab.failures import FailurePolicy
+from cqrs_lab.projector import Projector
+from cqrs_lab.rebuild import RebuildMode
 from cqrs_lab.sim.engine import Simulation, simulate
 from cqrs_lab.sim.results import (
     READ_COLUMNS,
@@ -303,7 +305,8 @@ def test_dead_letter_parks_the_poison_moves_on_and_replays_it_after_the_fix() ->
 
 
 def test_silent_skip_loses_the_poison_item_for_good(caplog: pytest.LogCaptureFixture) -> None:
-    result = simulate(poisoned(FailurePolicy.SILENT_SKIP_PITFALL, fixed_at=20.0), seed=SEED)
+    scenario = poisoned(FailurePolicy.STOP, fixed_at=20.0).with_projectors(silent_skip_pitfall=True)
+    result = simulate(scenario, seed=SEED)
     assert cell(result.summary, "item_counts", "missing") == 1
     assert cell(result.summary, "item_counts", "dead_letters") == 0
     assert "Projection error" in caplog.text

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from cqrs_lab.errors import InvalidArgumentError
-from cqrs_lab.projector import FailurePolicy, RebuildMode
+from cqrs_lab.failures import FailurePolicy
+from cqrs_lab.rebuild import RebuildMode
 from cqrs_lab.sim.scenario import (
     Burst,
     BurstArrivals,
@@ -119,6 +120,10 @@ def test_a_trace_without_its_column_names_the_columns_it_found() -> None:
         (lambda: ProjectorConfig(policy="ignore"), r"policy must be one of 'stop'"),  # type: ignore[arg-type]
         (lambda: ProjectorConfig(max_attempts=0), r"max_attempts must be a whole number >= 1"),
         (lambda: ProjectorConfig(checkpoint_every=0), r"checkpoint_every must be .* or None"),
+        (
+            lambda: ProjectorConfig(silent_skip_pitfall="yes"),  # type: ignore[arg-type]
+            r"ProjectorConfig\.silent_skip_pitfall must be True or False, found 'yes'",
+        ),
         (lambda: ProjectorConfig(name=" "), r"ProjectorConfig\.name must be a non-blank string"),
         (lambda: ProjectorConfig(sla_seconds=-1), r"sla_seconds must be a number >= 0"),
         (

@@ -146,6 +146,23 @@ def test_a_batch_that_fails_half_way_leaves_rows_and_checkpoint_as_they_were() -
     assert not model.db.connection.in_transaction
 
 
+class RefusesNegative(SqliteTagCounts):
+    def to_columns(self, key: str, row: Count) -> tuple[Any, ...]:
+        if row.n < 0:
+            raise ValueError(f"cannot store a negative count for {key!r}")
+        return super().to_columns(key, row)
+
+
+def test_a_row_that_cannot_be_stored_leaves_rows_and_checkpoint_as_they_were() -> None:
+    model = RefusesNegative()
+    model.commit(1, {"a": Count("a", 1)})
+
+    with pytest.raises(ValueError, match="negative count for 'b'"):
+        model.commit(2, {"a": Count("a", 2), "b": Count("b", -1)})
+
+    assert (model.rows(), model.checkpoint) == ([Count("a", 1)], 1)
+
+
 def test_rows_and_checkpoint_survive_a_reopen(tmp_path: Path) -> None:
     path = tmp_path / "views.sqlite3"
     first = SqliteTagCounts(path)

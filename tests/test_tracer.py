@@ -17,8 +17,9 @@ from cqrs_lab.event_store import InMemoryEventStore, Receipt
 from cqrs_lab.ids import SequentialIds
 from cqrs_lab.messages import Command, CommandEnvelope, Event, Query, RecordedEvent
 from cqrs_lab.projection import Changes, InMemoryReadModel, Projection, RowReader
-from cqrs_lab.projector import Projector, RebuildMode
+from cqrs_lab.projector import Projector
 from cqrs_lab.query_bus import QueryBus
+from cqrs_lab.rebuild import RebuildMode
 from cqrs_lab.ui.trace_text import summarize
 from cqrs_lab.ui.tracer import STEP_COLUMNS, Component, StepKind, Tracer, TraceStep
 

@@ -24,6 +24,7 @@ from cqrs_lab.exercises._orders import SHOP, replay
 from cqrs_lab.exercises.ex02_new_projection import OrdersPerCustomer
 from cqrs_lab.exercises.framework import Exercise, Mistake, expect
 from cqrs_lab.messages import Event, Receipt, RecordedEvent
+from cqrs_lab.pitfalls import RowsThenCheckpoint
 from cqrs_lab.projection import Changes, InMemoryReadModel, Projection, RowReader
 
 if TYPE_CHECKING:
@@ -44,8 +45,12 @@ __all__ = [
     "solution",
 ]
 
-Sync = Callable[[EventStore, InMemoryReadModel[int], Projection[int], int], int]
-"""What the student writes: ``sync(store, model, projection, limit) -> events read``."""
+Sync = Callable[[EventStore, RowsThenCheckpoint[int], Projection[int], int], int]
+"""What the student writes: ``sync(store, model, projection, limit) -> events read``.
+
+The model also offers the pitfall's two-step writes (:class:`~cqrs_lab.pitfalls.RowsThenCheckpoint`)
+that :func:`legacy_sync` uses; a crash-safe sync needs only ``commit``.
+"""
 
 
 class SimulatedCrash(BaseException):
@@ -56,7 +61,7 @@ class SimulatedCrash(BaseException):
     """
 
 
-class CrashingReadModel(InMemoryReadModel[Any]):
+class CrashingReadModel(RowsThenCheckpoint[Any]):
     """A read model whose process "dies" at its ``crash_at``-th write (once).
 
     Writes are :meth:`commit`, :meth:`write_without_checkpoint`, :meth:`save_checkpoint` and
@@ -98,7 +103,7 @@ class CrashingReadModel(InMemoryReadModel[Any]):
 
 
 def legacy_sync(
-    store: EventStore, model: InMemoryReadModel[int], projection: Projection[int], limit: int = 100
+    store: EventStore, model: RowsThenCheckpoint[int], projection: Projection[int], limit: int = 100
 ) -> int:
     """Template 4's loop: rows first, checkpoint after, in two steps. A crash between them
     makes the restart apply the event again."""
@@ -217,8 +222,8 @@ class _Watched(Projection[Any]):
 
     def __init__(self, inner: Projection[Any]) -> None:
         self.inner = inner
-        self.name = inner.name  # type: ignore[misc]
-        self.handles = inner.handles  # type: ignore[misc]
+        self.name = inner.name
+        self.handles = inner.handles
         self.unhandled: list[RecordedEvent] = []
 
     def project(self, record: RecordedEvent, view: RowReader[Any]) -> Changes:

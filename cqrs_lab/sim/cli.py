@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TextIO
 
 from cqrs_lab.errors import InvalidArgumentError
+from cqrs_lab.failures import FailurePolicy
 from cqrs_lab.progress import TextProgressBar
-from cqrs_lab.projector import FailurePolicy, RebuildMode
+from cqrs_lab.rebuild import RebuildMode
 from cqrs_lab.sim.cli_options import build_parser, build_parsers
 from cqrs_lab.sim.engine import simulate
 from cqrs_lab.sim.results import SimulationResult
@@ -65,6 +66,7 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
         cost_per_batch=args.cost_per_batch,
         policy=FailurePolicy(args.policy),
         checkpoint_every=args.checkpoint_every,
+        silent_skip_pitfall=args.silent_skip_pitfall,
         sla_seconds=args.sla_seconds,
         sla_events=args.sla_events,
     )

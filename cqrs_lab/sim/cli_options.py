@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cqrs_lab.projector import FailurePolicy, RebuildMode
+from cqrs_lab.failures import FailurePolicy
+from cqrs_lab.rebuild import RebuildMode
 from cqrs_lab.sim.scenario import ConstantArrivals, ProjectorConfig, Scenario, SleepMode
 
 __all__ = ["build_parser", "build_parsers"]
@@ -160,6 +161,11 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         choices=[p.value for p in FailurePolicy],
         default=_PROJECTOR.policy.value,
         help="what to do on a failing event",
+    )
+    projector.add_argument(
+        "--silent-skip-pitfall",
+        action="store_true",
+        help="Template 4's pitfall: log a failing event and move past it (loses it)",
     )
     projector.add_argument(
         "--checkpoint-every",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cqrs_lab.projector import RebuildMode
+from cqrs_lab.rebuild import RebuildMode
 from cqrs_lab.sim.validation import check_enum, check_integer, check_number, check_window
 
 __all__ = ["Outage", "OutageKind", "Poison", "RebuildPlan"]

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
 
 from cqrs_lab.command_bus import CommandBus
 from cqrs_lab.errors import CqrsLabError
 from cqrs_lab.event_store import EventStore, Receipt
 from cqrs_lab.messages import Command, CommandEnvelope, Event, Query, RecordedEvent
+from cqrs_lab.pitfalls import CheckpointSavedEvery
 from cqrs_lab.projection import Changes, InMemoryReadModel, Projection, ReadModel, RowReader
 from cqrs_lab.query_bus import QueryBus
 
@@ -114,8 +114,8 @@ class ItemCounts(Projection[int]):
     number means only that many times (a transient fault a retry gets past).
     """
 
-    name: ClassVar[str] = "item_counts"
-    handles: ClassVar[frozenset[str]] = frozenset({"ItemAdded", "PoisonItemAdded"})
+    name = "item_counts"
+    handles = frozenset({"ItemAdded", "PoisonItemAdded"})
 
     def __init__(self, failures: int | None = None, *, broken: bool = True) -> None:
         self.broken = broken
@@ -160,68 +160,18 @@ class ItemCountsModel(InMemoryReadModel[int]):
         self.total = 0
 
 
-class NonAtomicCheckpoint:
-    """The pitfall as a read model: rows are written at once, the checkpoint saved every ``every``.
+class NonAtomicCheckpoint(CheckpointSavedEvery[int]):
+    """The pitfall :class:`~cqrs_lab.pitfalls.CheckpointSavedEvery` over the item counters.
 
-    ``checkpoint`` is where the projector process *thinks* it is (kept in its memory);
-    ``durable.checkpoint`` is what was saved. :meth:`crash` forgets the memory, so the restarted
-    process replays from the saved checkpoint and counts those events a second time.
+    Rows are written at once, the checkpoint saved every ``every`` events; :meth:`crash` makes
+    the restarted process count the unsaved events a second time, which ``total`` shows.
     """
 
     def __init__(self, durable: ItemCountsModel, every: int) -> None:
-        self.durable = durable
-        self.name = durable.name
-        self.every = every
-        self._cursor = durable.checkpoint
-
-    @property
-    def checkpoint(self) -> int:
-        """The position the running process has reached (not necessarily saved)."""
-        return self._cursor
-
-    @property
-    def saved_checkpoint(self) -> int:
-        """The position last saved: where a restart begins."""
-        return self.durable.checkpoint
+        super().__init__(durable, every)
+        self.counters = durable
 
     @property
     def total(self) -> int:
         """How many items the rows hold in all."""
-        return self.durable.total
-
-    def get(self, key: str) -> int | None:
-        """The counter under ``key``, or None."""
-        return self.durable.get(key)
-
-    def commit(self, position: int, changes: Changes) -> bool:
-        """Write rows now; save the checkpoint only once ``every`` events have gone by."""
-        if position <= self._cursor:
-            return False
-        self.durable.write_without_checkpoint(changes)
-        self._cursor = position
-        if position - self.durable.checkpoint >= self.every:
-            self.durable.save_checkpoint(position)
-        return True
-
-    def apply_out_of_order(self, changes: Changes) -> None:
-        """Apply ``changes`` without moving the checkpoint (replaying a dead letter)."""
-        self.durable.apply_out_of_order(changes)
-
-    def clear(self) -> None:
-        """Remove every row and reset both checkpoints to 0."""
-        self.durable.clear()
-        self._cursor = 0
-
-    def keys(self) -> list[str]:
-        """Every key, sorted."""
-        return self.durable.keys()
-
-    def crash(self) -> None:
-        """The process dies: what it had not saved is forgotten, the rows it wrote stay."""
-        self._cursor = self.durable.checkpoint
-
-    def __repr__(self) -> str:
-        return (
-            f"NonAtomicCheckpoint({self.name!r}, checkpoint={self._cursor}, "
-            f"saved={self.durable.checkpoint}, every={self.every})"
-        )
+        return self.counters.total

@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cqrs_lab.failures import FailurePolicy
 from cqrs_lab.projection import ConsistencySLA
-from cqrs_lab.projector import FailurePolicy
 from cqrs_lab.sim.validation import check_enum, check_integer, check_number, invalid
 
 __all__ = ["ProjectorConfig", "SleepMode"]
@@ -38,7 +38,10 @@ class ProjectorConfig:
 
     A batch of ``n`` events found at time ``t`` is committed at ``t + cost_per_batch +
     n * cost_per_event``. ``checkpoint_every`` None commits rows and checkpoint together; a
-    number saves the checkpoint separately every that many events (the pitfall a crash exposes).
+    number saves the checkpoint separately every that many events (the pitfall a crash exposes:
+    :class:`~cqrs_lab.pitfalls.CheckpointSavedEvery`). ``silent_skip_pitfall`` wraps the
+    projection in :class:`~cqrs_lab.pitfalls.SilentSkip`: a failing event is logged and lost,
+    whatever the policy.
     """
 
     name: str = "item_counts"
@@ -51,6 +54,7 @@ class ProjectorConfig:
     max_attempts: int = 3
     backoff: float = 0.05
     checkpoint_every: int | None = None
+    silent_skip_pitfall: bool = False
     sla_events: int | None = None
     sla_seconds: float | None = 1.0
 
@@ -66,6 +70,8 @@ class ProjectorConfig:
         check_integer(self, "max_attempts", at_least=1)
         check_number(self, "backoff", at_least=0, unit="seconds")
         check_integer(self, "checkpoint_every", at_least=1, optional=True)
+        if not isinstance(self.silent_skip_pitfall, bool):
+            raise invalid(self, "silent_skip_pitfall", "True or False", self.silent_skip_pitfall)
         check_integer(self, "sla_events", at_least=0, optional=True)
         if self.sla_seconds is not None:
             check_number(self, "sla_seconds", at_least=0, unit="seconds")

@@ -30,8 +30,11 @@ import math
 
 from cqrs_lab.errors import ProjectionFailedError
 from cqrs_lab.event_store import InMemoryEventStore
+from cqrs_lab.failures import FailurePolicy
+from cqrs_lab.pitfalls import SilentSkip
 from cqrs_lab.projection import ReadModel
-from cqrs_lab.projector import FailurePolicy, Projector, Rebuild, RebuildMode
+from cqrs_lab.projector import Projector
+from cqrs_lab.rebuild import Rebuild, RebuildMode
 from cqrs_lab.sim.disturbances import Outage, OutageKind, Poison, RebuildPlan
 from cqrs_lab.sim.items import ItemCounts, ItemCountsModel, NonAtomicCheckpoint, item_counts
 from cqrs_lab.sim.priorities import Priority
@@ -60,7 +63,7 @@ class ProjectorWorker:
         )
         self.projector: Projector[int] = Projector(
             store,
-            self.projection,
+            SilentSkip(self.projection) if config.silent_skip_pitfall else self.projection,
             self._new_model(),
             batch_size=config.batch_size,
             policy=config.policy,

@@ -74,6 +74,8 @@ class SqliteOrderSystem:
         consistency: Consistency | str = Consistency.EVENTUAL,
         projections: Sequence[str] | None = None,
         timeout: float = 1.0,
+        command_id: str | None = None,
+        correlation_id: str | None = None,
     ) -> Dispatched:
         """Dispatch ``command``; with ``consistency="strong"`` also wait for the order views."""
         return dispatch(
@@ -83,6 +85,8 @@ class SqliteOrderSystem:
             consistency=consistency,
             projections=projections,
             timeout=timeout,
+            command_id=command_id,
+            correlation_id=correlation_id,
         )
 
     def catch_up(self) -> int:

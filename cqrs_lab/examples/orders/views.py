@@ -26,7 +26,7 @@ from bisect import bisect_left, insort
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from cqrs_lab.errors import CqrsLabError
 from cqrs_lab.examples.orders.events import (
@@ -80,8 +80,8 @@ ORDER_VIEW_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(OrderView))
 class OrderViewProjection(Projection[OrderView]):
     """Turns the four Order events into :class:`OrderView` rows keyed by order id."""
 
-    name: ClassVar[str] = "order_views"
-    handles: ClassVar[frozenset[str]] = frozenset(
+    name = "order_views"
+    handles = frozenset(
         {
             OrderCreated.type_name,
             OrderItemAdded.type_name,
