@@ -1,9 +1,10 @@
-"""Charts of a simulation's DataFrames (matplotlib): lag, head versus checkpoint, rebuilds, sweeps.
+"""Charts of a simulation's DataFrames (matplotlib): lag, head versus checkpoint, reads, rebuilds.
 
 Each function takes DataFrames from :mod:`cqrs_lab.sim` and an optional ``ax`` (or ``fig``), draws,
 and returns the Axes (or the Figure, for several panels). None calls ``plt.show()``: in a notebook
 the figure shows when the cell ends; elsewhere pass your own Axes, or save with :func:`save_figure`.
 Without an ``ax`` a new pyplot figure is made; pass ``fig=Figure()`` to stay out of pyplot.
+The charts of a sweep live in :mod:`cqrs_lab.ui.sweep_charts` and are named here too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cqrs_lab.errors import InvalidArgumentError
+from cqrs_lab.ui.chart_parts import ensure_axes, require_columns
+from cqrs_lab.ui.sweep_charts import plot_read_sweep, plot_throughput_sweep
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,22 +47,6 @@ _STATUS_COLOURS = {
     "rebuilding": "tab:olive",
 }
 _SAVE_FORMATS = {".png": "png", ".svg": "svg"}
-
-
-def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 4.0)) -> Axes:
-    if ax is not None:
-        return ax
-    _, new = plt.subplots(figsize=size)
-    return new
-
-
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InvalidArgumentError(
-            f"{what} needs columns {list(columns)}, missing {missing}; "
-            f"found {list(map(str, frame.columns))}"
-        )
 
 
 Location = Literal["upper left", "upper right", "lower left", "lower right", "center right"]
@@ -114,8 +101,8 @@ def plot_lag(
     if unit not in ("events", "seconds"):
         raise InvalidArgumentError(f"unit must be 'events' or 'seconds', found {unit!r}")
     column = f"lag_{unit}"
-    _require(timeline, ("time", "projection", column), "plot_lag")
-    ax = _axes(ax)
+    require_columns(timeline, ("time", "projection", column), "plot_lag")
+    ax = ensure_axes(ax)
     for name in _projections(timeline):
         own = timeline[timeline["projection"] == name]
         ax.plot(own["time"].to_numpy(), own[column].to_numpy(), label=f"{name} lag")
@@ -136,8 +123,10 @@ def plot_head_vs_checkpoint(timeline: pd.DataFrame, ax: Axes | None = None) -> A
 
     Where a projector saves its checkpoint apart from its rows, the saved one is drawn dashed.
     """
-    _require(timeline, ("time", "projection", "head", "checkpoint"), "plot_head_vs_checkpoint")
-    ax = _axes(ax)
+    require_columns(
+        timeline, ("time", "projection", "head", "checkpoint"), "plot_head_vs_checkpoint"
+    )
+    ax = ensure_axes(ax)
     first = timeline[timeline["projection"] == timeline["projection"].iloc[0]]
     ax.plot(first["time"].to_numpy(), first["head"].to_numpy(), color="black", label="head")
     for name in _projections(timeline):
@@ -186,10 +175,12 @@ def plot_read_freshness(
     end: float | None = None,
 ) -> Axes:
     """Share of reads that were fresh, showed the reader's own write, and were exactly right."""
-    _require(reads, ("answered_at", "fresh", "sees_own_write", "correct"), "plot_read_freshness")
+    require_columns(
+        reads, ("answered_at", "fresh", "sees_own_write", "correct"), "plot_read_freshness"
+    )
     if not bin_seconds > 0:
         raise InvalidArgumentError(f"bin_seconds must be > 0, found {bin_seconds!r}")
-    ax = _axes(ax)
+    ax = ensure_axes(ax)
     stop = end if end is not None else (float(reads["answered_at"].max()) if len(reads) else 1.0)
     for column, label in (
         ("fresh", "fresh (read model had the write)"),
@@ -214,7 +205,7 @@ def plot_rebuild(
     bin_seconds: float = 1.0,
 ) -> Figure:
     """Two panels: rebuild progress (%) over time, and how correct reads were meanwhile."""
-    _require(timeline, ("time", "projection", "rebuild_progress", "status"), "plot_rebuild")
+    require_columns(timeline, ("time", "projection", "rebuild_progress", "status"), "plot_rebuild")
     fig = fig if fig is not None else plt.figure(figsize=(8.0, 6.0))
     top, bottom = fig.subplots(2, 1, sharex=True)
     rebuilt = False
@@ -240,83 +231,6 @@ def plot_rebuild(
     _shade_status(bottom, timeline)
     fig.align_ylabels([top, bottom])
     return fig
-
-
-def plot_read_sweep(sweep: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Stale-read rate and read-your-writes success against the waiter's timeout.
-
-    Takes the DataFrame of :func:`cqrs_lab.sim.sweep.sweep_waiter_timeout`; the p95 wait is
-    drawn on a second axis.
-    """
-    _require(sweep, ("timeout", "stale_read_rate", "ryw_success", "wait_p95"), "plot_read_sweep")
-    ax = _axes(ax)
-    timeouts = sweep["timeout"].to_numpy()
-    ax.plot(
-        timeouts, 100 * sweep["stale_read_rate"].to_numpy(), marker="o", label="stale-read rate"
-    )
-    ax.plot(
-        timeouts,
-        100 * sweep["ryw_success"].to_numpy(),
-        marker="s",
-        label="read-your-writes success",
-    )
-    ax.set_ylim(-2, 102)
-    ax.set_title("Reads right after a write vs the waiter's timeout")
-    ax.set_xlabel("waiter timeout (s)")
-    ax.set_ylabel("share of reads (%)")
-    waits = ax.twinx()
-    waits.plot(
-        timeouts,
-        sweep["wait_p95"].to_numpy(),
-        color="tab:gray",
-        linestyle=":",
-        marker=".",
-        label="p95 wait",
-    )
-    waits.set_ylabel("p95 wait (s)")
-    waits.set_ylim(bottom=0)
-    handles, labels = ax.get_legend_handles_labels()
-    more_handles, more_labels = waits.get_legend_handles_labels()
-    ax.legend(handles + more_handles, labels + more_labels, loc="center right")
-    return ax
-
-
-def plot_throughput_sweep(
-    sweep: pd.DataFrame, ax: Axes | None = None, *, metric: str = "max_lag_events"
-) -> Axes:
-    """Lag against the ratio of arrival rate to projector throughput (1: exactly at capacity).
-
-    Takes the DataFrame of :func:`cqrs_lab.sim.sweep.sweep_arrival_ratio`; ``metric`` is the
-    column to draw (``max_lag_events``, ``final_lag_events``, ``max_lag_seconds``, ...).
-    """
-    _require(sweep, ("ratio", metric), "plot_throughput_sweep")
-    ax = _axes(ax)
-    ratios = sweep["ratio"].to_numpy()
-    values = sweep[metric].to_numpy()
-    unit = "s" if metric.endswith("seconds") else "events"
-    label = metric.replace("_", " ").replace(" events", "").replace(" seconds", "")
-    ax.plot(ratios, values, marker="o", label=label)
-    ax.axvline(1.0, color="tab:red", linestyle="--", linewidth=1, label="arrivals = throughput")
-    ax.set_title("Lag vs arrival rate / projector throughput")
-    ax.set_xlabel("arrival rate / projector throughput")
-    ax.set_ylabel(f"{label} ({unit})")
-    ax.set_ylim(bottom=0)
-    handles, labels = ax.get_legend_handles_labels()
-    if "lag_slope" in sweep.columns:
-        growth = ax.twinx()
-        growth.plot(
-            ratios,
-            sweep["lag_slope"].to_numpy(),
-            color="tab:orange",
-            marker="x",
-            linestyle=":",
-            label="lag growth",
-        )
-        growth.set_ylabel("lag growth (events/s)")
-        more_handles, more_labels = growth.get_legend_handles_labels()
-        handles, labels = handles + more_handles, labels + more_labels
-    ax.legend(handles, labels, loc="upper left")
-    return ax
 
 
 DASHBOARD_PANELS: tuple[str, ...] = ("lag", "head", "lag_seconds", "reads")
