@@ -463,7 +463,7 @@ def test_summaries_have_no_memory_addresses_and_are_cut_to_width() -> None:
 
 def test_importing_the_tracer_imports_neither_pandas_nor_widgets_nor_matplotlib() -> None:
     code = (
-        "import sys, cqrs_lab.tracer; "
+        "import sys, cqrs_lab.ui.tracer; "
         "print(sorted(m for m in ('pandas', 'ipywidgets', 'matplotlib') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
