@@ -7,6 +7,7 @@ import the module you need:
   :mod:`~cqrs_lab.ui.trace` (``TraceStep``, ``Component``) and :mod:`~cqrs_lab.ui.trace_text`;
 - :mod:`cqrs_lab.ui.diagram` -- the architecture diagram (``Diagram``);
 - :mod:`cqrs_lab.ui.player` -- the step-through player (ipywidgets);
-- :mod:`cqrs_lab.ui.charts` -- matplotlib charts of a simulation's DataFrames;
+- :mod:`cqrs_lab.ui.charts` -- matplotlib charts of a simulation's DataFrames (a sweep's in
+  :mod:`~cqrs_lab.ui.sweep_charts`);
 - :mod:`cqrs_lab.ui.lag_explorer` -- sliders over a simulation's knobs (ipywidgets).
 """
