@@ -17,6 +17,7 @@ from cqrs_lab.examples.orders import (
     AddOrderItem,
     CancelOrder,
     CreateOrder,
+    OrderCreated,
     OrderItemAdded,
     OrderLine,
     OrderStatus,
@@ -30,7 +31,7 @@ from cqrs_lab.examples.orders.views import (
     OrderViewError,
     OrderViewProjection,
 )
-from cqrs_lab.messages import RecordedEvent
+from cqrs_lab.messages import Event, RecordedEvent
 from cqrs_lab.projection import InMemoryReadModel
 from cqrs_lab.projector import Projector
 
@@ -430,3 +431,33 @@ def test_to_dataframe_of_an_empty_model_still_has_the_columns() -> None:
 
     assert frame.empty
     assert "status" in frame.columns and frame.index.name == "order_id"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OrderItemAddedV2(Event):
+    """A newer class stored under the same name, as an upcaster would read it back."""
+
+    type_name = "OrderItemAdded"
+    schema_version = 2
+    order_id: str
+    product_id: str
+    quantity: int
+    price: float
+    note: str = ""
+
+
+def test_an_event_read_back_as_a_newer_class_of_the_same_name_is_projected() -> None:
+    model = OrderReadModel()
+    tea = OrderLine(product_id="tea", quantity=1, price=2.0)
+    created = OrderCreated(order_id="order-1", customer_id="ada", items=(tea,))
+    added = OrderItemAddedV2(order_id="order-1", product_id="jam", quantity=2, price=1.5)
+    projection = OrderViewProjection()
+    for position, event in enumerate([created, added], start=1):
+        record = RecordedEvent(
+            position, "order-1", position, DEFAULT_START, event.type_name, 1, event
+        )
+        model.commit(position, projection.project(record, model))
+
+    row = model.get("order-1")
+    assert row is not None
+    assert (row.total_amount, row.item_count, row.product_ids) == (5.0, 2, ("tea", "jam"))
