@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import itertools
 import math
 from typing import Any
@@ -380,19 +379,6 @@ def test_a_recorded_trace_is_replayed_as_is() -> None:
     result = simulate(Scenario(arrivals=trace, duration=5, readers=Readers(every=1)))
     assert result.events == 4
     assert result.reads["issued_at"].tolist() == [0.5, 0.5, 1.25, 3.0]
-
-
-def test_the_garbage_collector_is_paused_during_a_run_and_restored_after() -> None:
-    seen: list[bool] = []
-    simulate(SHORT, progress=lambda done, total: seen.append(gc.isenabled()))
-    assert seen and not any(seen)
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        simulate(SHORT.replace(duration=1))
-        assert not gc.isenabled()  # left as it was found
-    finally:
-        gc.enable()
 
 
 # -- any scenario at all ----------------------------------------------------------------------
