@@ -111,7 +111,7 @@ def provenance(metadata: Metadata | None, cause: CommandEnvelope[Any] | None) ->
                 f"cause must be the CommandEnvelope a handler received, "
                 f"found {type(cause).__name__}"
             )
-        metadata = Metadata.caused_by(cause)
+        return cause.correlation_id, cause.command_id  # what Metadata.caused_by(cause) holds
     if metadata is None:
         return "", ""
     if not isinstance(metadata, Metadata):

@@ -39,7 +39,8 @@ class VirtualClock:
     """A :class:`~cqrs_lab.clock.Clock` that tells the simulation's time, not the wall clock's.
 
     Time is kept as float seconds since ``start``; :meth:`now` turns it into a datetime (to the
-    microsecond, as :class:`~datetime.timedelta` rounds).
+    microsecond, as :class:`~datetime.timedelta` rounds), once per distinct time: a simulation
+    reads the same instant many times (a command's envelope, its events, the lag samples).
 
     >>> clock = VirtualClock()
     >>> clock.advance_to(0.25)
@@ -54,6 +55,8 @@ class VirtualClock:
             )
         self._start = start
         self.seconds = 0.0
+        self._last_seconds = 0.0  # the time of the last datetime made, and that datetime
+        self._last_now = start
 
     @property
     def start(self) -> datetime:
@@ -62,7 +65,10 @@ class VirtualClock:
 
     def now(self) -> datetime:
         """The current virtual time as a timezone-aware datetime."""
-        return self._start + timedelta(seconds=self.seconds)
+        if self.seconds != self._last_seconds:
+            self._last_seconds = self.seconds
+            self._last_now = self._start + timedelta(seconds=self.seconds)
+        return self._last_now
 
     def to_seconds(self, moment: datetime) -> float:
         """Seconds from ``start`` to ``moment``."""
