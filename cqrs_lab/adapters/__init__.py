@@ -7,6 +7,13 @@ Only the standard library's :mod:`sqlite3` is needed; importing this package sta
 
 from cqrs_lab.adapters.sqlite_database import SqliteDatabase, check_identifier
 from cqrs_lab.adapters.sqlite_read_model import SqliteReadModel
+from cqrs_lab.adapters.sqlite_same_transaction import SameTransactionStore
 from cqrs_lab.adapters.sqlite_store import SqliteEventStore
 
-__all__ = ["SqliteDatabase", "SqliteEventStore", "SqliteReadModel", "check_identifier"]
+__all__ = [
+    "SameTransactionStore",
+    "SqliteDatabase",
+    "SqliteEventStore",
+    "SqliteReadModel",
+    "check_identifier",
+]

@@ -166,10 +166,34 @@ class SqliteReadModel(ABC, Generic[Row]):
         """
         upserts, deletes = self._statements(changes)  # a row that cannot be stored fails here
         with self.db.transaction() as connection:
-            if position <= read_checkpoint(connection, self.name):
-                return False
-            self._write(connection, upserts, deletes)
-            connection.execute(_SAVE_CHECKPOINT, (self.name, position))
+            return self._commit(connection, position, upserts, deletes)
+
+    def commit_in(self, connection: sqlite3.Connection, position: int, changes: Changes) -> bool:
+        """:meth:`commit` inside a transaction the caller holds open on this model's database.
+
+        ``connection`` is what ``model.db.transaction()`` yielded; the caller's commit or
+        rollback decides for the rows and the checkpoint, and for whatever else it wrote there
+        (the events of an append, say).
+        """
+        if connection is not self.db.connection or not connection.in_transaction:
+            raise InvalidArgumentError(
+                "commit_in needs the connection of an open model.db.transaction(), "
+                "found another connection, or one with no transaction open"
+            )
+        upserts, deletes = self._statements(changes)
+        return self._commit(connection, position, upserts, deletes)
+
+    def _commit(
+        self,
+        connection: sqlite3.Connection,
+        position: int,
+        upserts: list[tuple[Any, ...]],
+        deletes: list[tuple[str]],
+    ) -> bool:
+        if position <= read_checkpoint(connection, self.name):
+            return False
+        self._write(connection, upserts, deletes)
+        connection.execute(_SAVE_CHECKPOINT, (self.name, position))
         return True
 
     def apply_out_of_order(self, changes: Changes) -> None:

@@ -151,6 +151,11 @@ class SqliteEventStore:
         answer.
         """
         check_append_arguments(stream_id, events, expected_version)
+        rows = self._encode(stream_id, events)
+        ids = provenance(metadata, cause)  # checked after the events, as in every store
+        return self._append(stream_id, rows, expected_version, ids)
+
+    def _encode(self, stream_id: str, events: Sequence[Event]) -> list[_Row]:
         rows: list[_Row] = []
         for event in events:
             if not isinstance(event, Event):
@@ -161,8 +166,7 @@ class SqliteEventStore:
                 self._learn(type(event))
             encoded = self.codec.encode(event)
             rows.append((encoded.type_name, encoded.schema_version, self.codec.dumps(encoded)))
-        ids = provenance(metadata, cause)  # checked after the events, as in every store
-        return self._append(stream_id, rows, expected_version, ids)
+        return rows
 
     def _learn(self, event_type: type[Event]) -> None:
         try:
@@ -200,26 +204,66 @@ class SqliteEventStore:
         self, stream_id: str, rows: list[_Row], expected_version: int, ids: tuple[str, str]
     ) -> Receipt:
         with self.db.transaction() as connection:
-            version = connection.execute(_VERSION, (stream_id,)).fetchone()[0]
-            if expected_version != ANY_VERSION and expected_version != version:
-                raise ConcurrencyError(stream_id, expected_version, version)
-            recorded_at = self._clock.now().isoformat()
-            correlation, causation = ids
-            try:
-                connection.executemany(
-                    _INSERT,
-                    [
-                        (stream_id, version + i, recorded_at, t, s, data, correlation, causation)
-                        for i, (t, s, data) in enumerate(rows, start=1)
-                    ],
-                )
-            except sqlite3.IntegrityError:  # only another writer ignoring the lock gets here
-                actual = connection.execute(_VERSION, (stream_id,)).fetchone()[0]
-                raise ConcurrencyError(stream_id, expected_version, actual) from None
-            position = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
-        receipt = Receipt(stream_id, version + len(rows), position, causation)
-        notify_subscribers(self._subscribers.current, position)
+            receipt = self._insert(connection, stream_id, rows, expected_version, ids)
+        self.announce(receipt.position)
         return receipt
+
+    def append_in(
+        self,
+        connection: sqlite3.Connection,
+        stream_id: str,
+        events: Sequence[Event],
+        expected_version: int = ANY_VERSION,
+        *,
+        metadata: Metadata | None = None,
+        cause: CommandEnvelope[Any] | None = None,
+    ) -> Receipt:
+        """:meth:`append` inside a transaction the caller holds open on this store's database.
+
+        ``connection`` is what ``store.db.transaction()`` yielded: the caller may write more in
+        the same transaction (a read model's rows, say), and its commit or rollback decides for
+        the events too. Subscribers are not told: call :meth:`announce` after the commit.
+        """
+        if connection is not self.db.connection or not connection.in_transaction:
+            raise InvalidArgumentError(
+                "append_in needs the connection of an open store.db.transaction(), "
+                "found another connection, or one with no transaction open"
+            )
+        check_append_arguments(stream_id, events, expected_version)
+        rows = self._encode(stream_id, events)
+        ids = provenance(metadata, cause)
+        return self._insert(connection, stream_id, rows, expected_version, ids)
+
+    def announce(self, head: int) -> None:
+        """Tell the subscribers that the log now ends at ``head`` (after a commit)."""
+        notify_subscribers(self._subscribers.current, head)
+
+    def _insert(
+        self,
+        connection: sqlite3.Connection,
+        stream_id: str,
+        rows: list[_Row],
+        expected_version: int,
+        ids: tuple[str, str],
+    ) -> Receipt:
+        version = connection.execute(_VERSION, (stream_id,)).fetchone()[0]
+        if expected_version != ANY_VERSION and expected_version != version:
+            raise ConcurrencyError(stream_id, expected_version, version)
+        recorded_at = self._clock.now().isoformat()
+        correlation, causation = ids
+        try:
+            connection.executemany(
+                _INSERT,
+                [
+                    (stream_id, version + i, recorded_at, t, s, data, correlation, causation)
+                    for i, (t, s, data) in enumerate(rows, start=1)
+                ],
+            )
+        except sqlite3.IntegrityError:  # only another writer ignoring the lock gets here
+            actual = connection.execute(_VERSION, (stream_id,)).fetchone()[0]
+            raise ConcurrencyError(stream_id, expected_version, actual) from None
+        position = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
+        return Receipt(stream_id, version + len(rows), position, causation)
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         """Events of one stream from ``from_version`` (inclusive); empty if there is none."""
