@@ -2,8 +2,8 @@
 
 The receipt's ``position`` is the token. :meth:`ConsistencyWaiter.wait` blocks on a condition that
 every projector's commit notifies, with a deadline; on timeout the caller chooses between an error
-(also a :class:`TimeoutError`) and one typed result that says how stale the data is -- never the
-playbook's Template 5, whose return value changes shape when it times out.
+(also a :class:`TimeoutError`) and one typed result that says how stale the data is. The answer
+has the same shape whether the wait succeeded or timed out, so a caller cannot forget the slow case.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """What a projector does when its projection fails on an event: its policy, and dead letters.
 
 Every policy here keeps a record: the checkpoint never moves past a failed event unless the
-event is parked as a :class:`DeadLetter`. (The playbook's silent skip, which moves past it with
-only a log line, is a pitfall: see :class:`cqrs_lab.pitfalls.SilentSkip`.)
+event is parked as a :class:`DeadLetter`. (Moving past it with only a log line loses the event
+without a trace; that mistake is kept, runnable, in :class:`cqrs_lab.pitfalls.SilentSkip`.)
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ class RowReader(Protocol[Row_co]):
 
 @dataclass(frozen=True, slots=True)
 class ConsistencySLA:
-    """How far a projection may trail the log: the playbook's "define acceptable lag".
+    """How far a projection may trail the log: the lag its readers have agreed to accept.
 
     Either bound may be ``None`` (unbounded); a projection breaches the SLA when it is more than
     ``max_events`` behind, or its oldest unapplied event is older than ``max_seconds``.
