@@ -51,6 +51,7 @@ from cqrs_lab.failures import project_checked
 from cqrs_lab.messages import CommandEnvelope, Event, Metadata, Receipt, RecordedEvent
 from cqrs_lab.projection import Projection, check_projection
 from cqrs_lab.subscriptions import Subscriber
+from cqrs_lab.upcasting import EventRegistry
 
 __all__ = ["SameTransactionStore", "View"]
 
@@ -104,6 +105,11 @@ class SameTransactionStore:
     def head(self) -> int:
         """The global position of the last event, 0 when empty."""
         return self.store.head
+
+    @property
+    def registry(self) -> EventRegistry:
+        """The store's event registry (a projector checks its projection's names against it)."""
+        return self.store.registry
 
     def append(
         self,
