@@ -290,7 +290,7 @@ class InMemoryEventStore:
 
     def _decode(self, record: RecordedEvent) -> RecordedEvent:
         encoded: Any = record.event  # an EncodedEvent, kept in the event's place (see _append)
-        return dataclasses.replace(record, event=self.codec.decode(encoded))
+        return record._replace(event=self.codec.decode(encoded))
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber(head)`` after every append; returns a function that unsubscribes."""

@@ -16,13 +16,17 @@ A message says only what it means. Where it came from and when (ids, time, corre
 beside it, in an envelope: a :class:`CommandEnvelope` that the command bus wraps around each
 command it dispatches, and a :class:`RecordedEvent` that the event store wraps around each event
 it stores. The message itself is never copied to be stamped.
+
+Envelopes and receipts are made once per command and per event, and never changed: they are
+``NamedTuple`` records, immutable and about three times cheaper to build than a frozen
+dataclass (whose ``__init__`` must go around its own ``__setattr__`` for every field).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 __all__ = [
     "Command",
@@ -66,8 +70,7 @@ class Query:
 C = TypeVar("C", bound=Command)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class CommandEnvelope(Generic[C]):
+class CommandEnvelope(NamedTuple, Generic[C]):
     """A command as the command bus dispatches it: the command beside its metadata.
 
     ``command_id`` names this one dispatch; ``correlation_id`` is shared by everything done for
@@ -105,8 +108,7 @@ class Metadata:
         return cls(correlation_id=envelope.correlation_id, causation_id=envelope.command_id)
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedEvent:
+class RecordedEvent(NamedTuple):
     """An event as the store holds it: the domain event inside its envelope.
 
     ``position`` is global across the store (1, 2, 3, ... with no gaps); ``stream_version`` counts
@@ -132,8 +134,7 @@ class RecordedEvent:
         return Metadata(self.correlation_id, self.causation_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(NamedTuple):
     """What an append wrote: the read-your-writes token a command handler returns.
 
     ``position`` is the global position of the last event appended; a read model that has

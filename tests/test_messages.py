@@ -133,10 +133,8 @@ def test_a_command_envelope_holds_the_command_beside_its_ids_and_time() -> None:
     assert envelope.command is command
     assert (envelope.command_id, envelope.correlation_id) == ("cmd-1", "req-1")
     assert envelope.issued_at == datetime(2026, 1, 1, tzinfo=UTC)
-    with pytest.raises(FrozenInstanceError):
+    with pytest.raises(AttributeError):
         envelope.command_id = "cmd-2"  # type: ignore[misc]
-    with pytest.raises(TypeError, match="positional"):
-        CommandEnvelope(command, "cmd-1", "req-1", envelope.issued_at)  # type: ignore[call-arg]
 
 
 def test_metadata_caused_by_an_envelope_takes_its_command_id_as_causation_and_correlation() -> None:
@@ -169,7 +167,7 @@ def test_metadata_without_a_cause_is_empty() -> None:
 def test_a_receipt_says_what_an_append_wrote_and_nothing_about_read_models() -> None:
     receipt = Receipt("acc-1", 2, 5, "cmd-1")
 
-    assert [f.name for f in dataclasses.fields(Receipt)] == [
+    assert list(Receipt._fields) == [
         "stream_id",
         "stream_version",
         "position",
@@ -178,7 +176,7 @@ def test_a_receipt_says_what_an_append_wrote_and_nothing_about_read_models() -> 
     assert Receipt("acc-1", 2, 5).command_id == ""
     assert not hasattr(receipt, "wait")
     assert not hasattr(receipt, "caught_up")
-    with pytest.raises(FrozenInstanceError):
+    with pytest.raises(AttributeError):
         receipt.position = 6  # type: ignore[misc]
 
 
@@ -198,5 +196,5 @@ def test_a_recorded_event_exposes_its_correlation_and_causation_ids() -> None:
     assert recorded.correlation_id == "req-1"
     assert recorded.causation_id == "cmd-2"
     assert recorded.metadata == Metadata(correlation_id="req-1", causation_id="cmd-2")
-    with pytest.raises(FrozenInstanceError):
+    with pytest.raises(AttributeError):
         recorded.position = 4  # type: ignore[misc]

@@ -37,7 +37,7 @@ def _text(value: Any) -> str:
         return repr(value.value)
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if _field_names(value) is not None:
         return f"{type(value).__name__}({_field_pairs(value)})"
     if isinstance(value, Mapping):
         items = sorted(value.items(), key=lambda item: repr(item[0]))
@@ -52,10 +52,17 @@ def _text(value: Any) -> str:
     return _ADDRESS.sub("", repr(value))
 
 
+def _field_names(value: Any) -> list[str] | None:
+    """The fields of a dataclass instance or a NamedTuple, in order; None for anything else."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [f.name for f in dataclasses.fields(value) if f.repr]
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple
+        return list(value._fields)
+    return None
+
+
 def _field_pairs(value: Any) -> str:
-    return ", ".join(
-        f"{f.name}={_text(getattr(value, f.name))}" for f in dataclasses.fields(value) if f.repr
-    )
+    return ", ".join(f"{name}={_text(getattr(value, name))}" for name in _field_names(value) or [])
 
 
 def fields_summary(value: Any, width: int = 100) -> str:
@@ -65,7 +72,7 @@ def fields_summary(value: Any, width: int = 100) -> str:
     >>> fields_summary(Receipt("order-1", 2, 5), width=40)
     "stream_id='order-1', stream_version=2, …"
     """
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if _field_names(value) is not None:
         return cut(_field_pairs(value), width)
     return summarize(value, width)
 
@@ -96,13 +103,13 @@ def row_change(before: Any, after: Any, width: int = 100) -> str:
         return summarize(after, width) if after is not None else "deleted"
     if after is None:
         return f"deleted (was {summarize(before, width)})"
-    same_kind = type(before) is type(after) and dataclasses.is_dataclass(before)
-    if not same_kind:
+    names = _field_names(before)
+    if type(before) is not type(after) or names is None:
         return f"{summarize(before, width)} -> {summarize(after, width)}"
     changed = [
-        f"{f.name}: {_text(getattr(before, f.name))} -> {_text(getattr(after, f.name))}"
-        for f in dataclasses.fields(before)
-        if getattr(before, f.name) != getattr(after, f.name)
+        f"{name}: {_text(getattr(before, name))} -> {_text(getattr(after, name))}"
+        for name in names
+        if getattr(before, name) != getattr(after, name)
     ]
     return cut("; ".join(changed) if changed else "no field changed", width)
 
@@ -115,7 +122,7 @@ def answer_summary(result: Any, width: int = 100) -> str:
     """
     if result is None:
         return "not found (None)"
-    if isinstance(result, list | tuple) and not dataclasses.is_dataclass(result):
+    if isinstance(result, list | tuple) and _field_names(result) is None:
         count = f"{len(result)} result" + ("" if len(result) == 1 else "s")
         return cut(f"{count}: {_text(list(result))}", width)
     return summarize(result, width)
