@@ -11,6 +11,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 # Touched after a successful install; older than pyproject.toml means "install again".
 STAMP := $(VENV)/.installed-from-pyproject
+BROWSER_STAMP := $(VENV)/.installed-with-browser
 
 # Jupyter refuses to run as root without --allow-root; ordinary users must not need it.
 ifeq ($(shell id -u),0)
@@ -29,11 +30,12 @@ MYPY_TARGETS := cqrs_lab tests $(wildcard benchmarks/*.py)
 
 CHECK_VERSION := import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
 
-.PHONY: help install lab test lint typecheck format notebooks api bench clean distclean
+.PHONY: help install lab test test-browser lint typecheck format notebooks api bench clean distclean
 
 help:
 	@echo "make lab        open JupyterLab on notebooks/ (PORT=$(PORT))"
 	@echo "make test       pytest (unit tests, doctests, notebooks), ruff, ruff format --check, mypy"
+	@echo "make test-browser  every notebook in JupyterLab in headless Chromium (needs chromium)"
 	@echo "make lint       ruff check and ruff format --check"
 	@echo "make typecheck  mypy"
 	@echo "make format     sort imports and format code and notebooks with ruff"
@@ -74,6 +76,16 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(MYPY_TARGETS)
+
+# Not part of `make test`, which must run on a laptop without a browser. The browser is the
+# system's Chromium (Debian: apt-get install chromium; or set CQRS_LAB_CHROMIUM to a binary):
+# Playwright's own browser download is not used. Screenshots of failures: browser_tests/screenshots/.
+test-browser: $(BROWSER_STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider browser_tests
+
+$(BROWSER_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install -e '.[test,api,browser]'
+	@touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 import sys
@@ -122,9 +123,8 @@ def test_an_unknown_component_is_a_clear_error() -> None:
         Diagram("db")  # type: ignore[arg-type]
 
 
-def test_it_displays_itself_in_jupyter_as_svg_and_has_a_stable_repr() -> None:
+def test_it_has_a_stable_repr() -> None:
     diagram = Diagram(Component.READ_MODEL, "row changed")
-    assert diagram._repr_svg_() == diagram.to_svg()
     assert repr(diagram) == "Diagram(active='read_model', caption='row changed')"
 
 
@@ -147,6 +147,13 @@ def traced() -> Tracer:
     return tracer
 
 
+def svg_of(image: ET.Element) -> ET.Element:
+    """The SVG inside an ``<img>``'s data URI."""
+    prefix = "data:image/svg+xml;base64,"
+    assert image.attrib["src"].startswith(prefix)
+    return ET.fromstring(base64.b64decode(image.attrib["src"][len(prefix) :]))
+
+
 def test_render_trace_is_a_table_of_steps_beside_the_latest_steps_diagram() -> None:
     view = render_trace(traced())
     root = ET.fromstring(view.html)  # our HTML is well-formed XML too
@@ -155,8 +162,10 @@ def test_render_trace_is_a_table_of_steps_beside_the_latest_steps_diagram() -> N
     assert [row.attrib["data-seq"] for row in rows] == ["1", "2", "3"]
     assert [row.get("aria-current") for row in rows] == [None, None, "step"]
     assert rows[0].findall("td")[3].text == "Client sends <AddTags>"
-    (svg,) = root.iter(f"{SVG}svg")
-    assert lit(svg) == ["read_model"]
+    assert not list(root.iter(f"{SVG}svg")), "inline SVG is dropped by an untrusted notebook"
+    (image,) = root.iter("img")
+    assert lit(svg_of(image)) == ["read_model"]
+    assert "Read Model active" in image.attrib["alt"]
     assert view._repr_html_() == view.html
     assert repr(view) == "TraceView(steps=3, active='read_model')"
 
@@ -183,3 +192,35 @@ def test_importing_the_diagram_imports_neither_widgets_nor_matplotlib_nor_pandas
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+# -- how a diagram displays -------------------------------------------------------------------
+
+
+def test_a_diagram_displays_as_a_png_beside_its_svg_at_the_svgs_size() -> None:
+    diagram = Diagram(Component.QUERY_HANDLERS, "03 · a query")
+    data, metadata = diagram._repr_mimebundle_()
+
+    # untrusted JupyterLab and every notebook viewer show the PNG; nbval compares the SVG
+    png = base64.b64decode(data["image/png"])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert data["image/svg+xml"] == diagram.to_svg()
+    assert data["text/plain"] == repr(diagram)
+    root = ET.fromstring(diagram.to_svg())
+    size = {"width": int(root.attrib["width"]), "height": int(root.attrib["height"])}
+    assert metadata == {"image/png": size}
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (2 * size["width"], 2 * size["height"])
+
+
+def test_the_png_differs_with_the_active_part_and_is_the_same_for_the_same_diagram() -> None:
+    assert Diagram(Component.EVENTS).to_png() == Diagram(Component.EVENTS).to_png()
+    assert Diagram(Component.EVENTS).to_png() != Diagram(Component.CLIENT).to_png()
+    assert Diagram(Component.EVENTS).to_png() != Diagram(Component.EVENTS, "a caption").to_png()
+
+
+def test_a_diagrams_html_is_an_image_of_its_svg() -> None:
+    diagram = Diagram(Component.READ_MODEL, "rows changed")
+    image = ET.fromstring(diagram.to_html())
+    assert image.tag == "img"
+    assert ET.tostring(svg_of(image)) == ET.tostring(ET.fromstring(diagram.to_svg()))

@@ -6,10 +6,20 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import re
+
 import pytest
 
 from cqrs_lab.errors import InvalidArgumentError
-from cqrs_lab.sim.scenario import ConstantArrivals, OutageKind, Readers, Scenario, SleepMode
+from cqrs_lab.sim.scenario import (
+    Burst,
+    BurstArrivals,
+    ConstantArrivals,
+    OutageKind,
+    Readers,
+    Scenario,
+    SleepMode,
+)
 from cqrs_lab.ui.lag_explorer import LagExplorer, scenario_from_values
 
 SMALL = Scenario(duration=12, arrivals=ConstantArrivals(rate=200, end=10))
@@ -129,3 +139,34 @@ def test_scenario_from_values_converts_units_and_validates() -> None:
     assert scenario.readers == Readers(timeout=None)
     with pytest.raises(InvalidArgumentError, match="batch_size"):
         scenario_from_values(SMALL, {"batch_size": 0})
+
+
+def test_where_widgets_cannot_run_it_shows_its_chart_and_one_line_saying_to_run_it(
+    explorer: LagExplorer,
+) -> None:
+    import base64
+
+    bundle = explorer._repr_mimebundle_()
+    assert base64.b64decode(bundle["image/png"]) == png(explorer)
+    assert bundle["text/plain"].startswith("Lag explorer: run this cell")
+    assert "\n" not in bundle["text/plain"]
+
+
+def test_the_summary_names_each_row_once_and_says_when_the_backlog_never_drains() -> None:
+    burst = BurstArrivals(rate=200, end=12, bursts=(Burst(start=2, end=4, rate=3000),))
+    # 20 events/s at most: the backlog of the burst never drains
+    overloaded = Scenario(duration=12, arrivals=burst).with_projectors(
+        batch_size=10, poll_interval=0.5
+    )
+    explorer = LagExplorer(overloaded, seed=5)
+    html = explorer.summary.value
+    labels = re.findall(r"<tr><td>([^<]+)</td>", html)
+    assert len(labels) == len(set(labels)), labels
+    assert "max lag (events)" in labels and "max lag (time)" in labels
+    assert "inf" not in html
+    assert "never, at this rate" in html
+
+
+def test_the_checkpoint_slider_says_what_zero_means(explorer: LagExplorer) -> None:
+    assert explorer.controls["checkpoint_every"].description == "checkpoint every"
+    assert "0</b>: saved with each batch's rows, atomically" in explorer.checkpoint_note.value

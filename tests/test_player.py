@@ -287,3 +287,69 @@ def test_view_tabulates_only_the_steps_shown() -> None:
     assert view.steps == 3
     assert view.active is Component.COMMAND_HANDLERS
     assert view.html.count(" data-seq=") == 3
+
+
+# -- what the browser sees --------------------------------------------------------------------
+
+
+def test_play_and_the_slider_are_not_linked_in_the_browser() -> None:
+    # A browser-side link sends each value the kernel sets back a moment later; by then the
+    # kernel may have moved on, and the echo would rewind the player. The kernel moves both.
+    from ipywidgets.widgets.widget import _instances
+    from ipywidgets.widgets.widget_link import Link
+
+    player = StepPlayer([CREATE, GET])
+    widgets = player.widgets
+    ours = {id(widgets.play), id(widgets.slider)}
+    links = [
+        w
+        for w in _instances.values()
+        if isinstance(w, Link) and {id(w.source[0]), id(w.target[0])} & ours
+    ]
+    assert links == []
+
+    for _ in range(7):
+        player.next()
+    assert (widgets.play.value, widgets.slider.value) == (7, 7)
+    assert player.state().index == 7
+
+
+def test_a_value_from_the_browser_moves_the_player_through_the_widget_protocol() -> None:
+    player = StepPlayer([CREATE, GET])
+    widgets = player.widgets
+    widgets.slider.set_state({"value": 4})  # how a comm message from the browser arrives
+    assert player.state().index == 4
+    assert widgets.play.value == 4
+
+
+def test_where_widgets_cannot_run_the_player_shows_a_still_picture_and_says_to_run_it() -> None:
+    player = StepPlayer([CREATE, GET])
+    player.seek(3)
+    bundle = player._repr_mimebundle_()
+
+    html = bundle["text/html"]
+    root = ET.fromstring(html)
+    assert "Run this cell" in html
+    assert "Step 3 of 9" in html
+    assert not list(root.iter(f"{SVG}svg")), "inline SVG is dropped by an untrusted notebook"
+    (image,) = root.iter("img")
+    assert image.attrib["src"].startswith("data:image/svg+xml;base64,")
+    assert html == _html_after(3)  # the same on every run: nbval compares it
+
+
+def _html_after(steps: int) -> str:
+    player = StepPlayer([CREATE, GET])
+    player.seek(steps)
+    html: str = player._repr_mimebundle_()["text/html"]
+    return html
+
+
+def test_the_tables_have_ruled_padded_cells_and_a_header_per_column() -> None:
+    player = StepPlayer([CREATE])
+    player.run_to_end()
+    root = ET.fromstring(player.widgets.checkpoints.value.split("</h4>", 1)[1])
+
+    headers = [th.text for th in root.iter("th")]
+    assert headers[:4] == ["projection", "checkpoint", "log head", "behind"]
+    assert all("padding" in cell.attrib["style"] for cell in root.iter("td"))
+    assert [td.text for td in root.iter("td")] == ["1", "1", "0"]

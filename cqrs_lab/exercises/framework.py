@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import html
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,7 +99,7 @@ class CheckResult:
             f'<div style="border-left: 4px solid {border}; background: {background}; '
             f'padding: 0.5em 0.9em; margin: 0.2em 0">'
             f'<strong style="color: {border}">{mark} Exercise {self.exercise} · '
-            f"{self.outcome.value}</strong><br>{html.escape(self.message)}</div>"
+            f"{self.outcome.value}</strong><br>{_code_spans(self.message)}</div>"
         )
 
 
@@ -253,6 +254,18 @@ class Exercise:
 
     def __repr__(self) -> str:
         return f"Exercise {self.number} ({self.difficulty}, ~{self.minutes} min): {self.title}"
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def _code_spans(message: str) -> str:
+    """``message`` as HTML, its Markdown code spans (`name`) as ``<code>`` elements.
+
+    >>> _code_spans("write `double` <here>")
+    'write <code>double</code> &lt;here&gt;'
+    """
+    return _CODE_SPAN.sub(r"<code>\1</code>", html.escape(message))
 
 
 def _write(names: list[str]) -> str:

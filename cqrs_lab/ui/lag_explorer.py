@@ -11,9 +11,11 @@ last result) -- that tests call without a browser, or reach by setting a slider'
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import html
 import io
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,9 +44,16 @@ EXPLORER_PANELS: tuple[str, ...] = ("lag", "reads")
 """The panels the explorer draws by default: lag with its SLA, and read freshness."""
 
 _NO_OUTAGE = "none"
+_RUN_ME = "Lag explorer: run this cell to move its sliders (the chart is its starting point)."
+_CHECKPOINT_NOTE = (
+    "<small>checkpoint every <b>0</b>: saved with each batch's rows, atomically; "
+    "<b>N</b>: saved apart, every N events</small>"
+)
+_TABLE = "<table style='white-space:nowrap'><caption>{caption}</caption>{rows}</table>"
+_VALUE = "text-align:right;white-space:nowrap;padding-left:8px"
 _SUMMARY_ROWS = {
-    "max_lag_events": ("max lag", "{:,.0f} events"),
-    "max_lag_seconds": ("max lag", "{:.2f} s"),
+    "max_lag_events": ("max lag (events)", "{:,.0f} events"),
+    "max_lag_seconds": ("max lag (time)", "{:.2f} s"),
     "time_in_breach": ("time over SLA", "{:.1f} s"),
     "drain_time": ("time to drain", "{:.1f} s"),
     "stale_read_rate": ("stale reads", "{:.0%}"),
@@ -129,6 +138,7 @@ class LagExplorer:
         self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
         self.summary = widgets.HTML()
         self.message = widgets.HTML()
+        self.checkpoint_note = widgets.HTML(_CHECKPOINT_NOTE, layout=widgets.Layout(width="300px"))
         for control in self.controls.values():
             control.observe(self.on_change, names="value")
         self.widget = widgets.VBox(
@@ -150,6 +160,7 @@ class LagExplorer:
                                     "checkpoint_every",
                                 )
                             ]
+                            + [self.checkpoint_note]
                         ),
                         widgets.VBox(
                             [
@@ -163,6 +174,7 @@ class LagExplorer:
                 widgets.HBox([self.image, self.summary]),
             ]
         )
+        self.widget.add_class("cqrs-lag-explorer")
         if run:
             self.update()
 
@@ -227,7 +239,8 @@ class LagExplorer:
                 min=0,
                 max=1000,
                 step=10,
-                description="checkpoint every (0: atomic)",
+                description="checkpoint every",
+                tooltip="0: with each batch's rows (atomic); N: apart, every N events",
                 **common,
             ),
             "outage": widgets.Dropdown(
@@ -241,6 +254,7 @@ class LagExplorer:
                 min=0,
                 max=base.duration,
                 step=0.5,
+                readout_format=".1f",
                 description="outage window (s)",
                 **common,
             ),
@@ -306,7 +320,13 @@ class LagExplorer:
         self.summary.value = summary_html(result)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        # Beside the widget, its chart as a PNG and one line of text: JupyterLab renders no
+        # widget in a notebook it has not run (nor does a code host); nbval ignores the PNG.
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if self.image.value:
+            bundle["image/png"] = base64.b64encode(bytes(self.image.value)).decode("ascii")
+        bundle["text/plain"] = _RUN_ME
+        return bundle
 
     def __repr__(self) -> str:
         return f"LagExplorer(runs={self.runs}, seed={self.seed})"
@@ -318,7 +338,12 @@ def summary_html(result: SimulationResult) -> str:
     cells = []
     for column, (label, fmt) in _SUMMARY_ROWS.items():
         value = row[column]
-        text = "-" if value != value else fmt.format(value)  # NaN: nothing to report
-        cells.append(f"<tr><td>{label}</td><td style='text-align:right'>{text}</td></tr>")
+        if value != value:  # NaN: nothing to report
+            text = "-"
+        elif column == "drain_time" and math.isinf(value):
+            text = "never, at this rate"
+        else:
+            text = fmt.format(value)
+        cells.append(f"<tr><td>{label}</td><td style='{_VALUE}'>{text}</td></tr>")
     title = f"{result.events:,} events, {result.until:g} s"
-    return f"<table><caption>{html.escape(title)}</caption>{''.join(cells)}</table>"
+    return _TABLE.format(caption=html.escape(title), rows="".join(cells))

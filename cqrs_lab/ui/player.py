@@ -25,13 +25,22 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from cqrs_lab.errors import CqrsLabError, InvalidArgumentError
-from cqrs_lab.event_store import EventStore, log_frame
+from cqrs_lab.event_store import log_frame
 from cqrs_lab.messages import Command, Query
-from cqrs_lab.ui.diagram import Diagram, TraceView, render_steps, steps_table
+from cqrs_lab.ui.diagram import Diagram, TraceView, render_steps
+from cqrs_lab.ui.player_script import (
+    PROJECT,
+    Dispatcher,
+    PlayerParts,
+    PlayerState,
+    ProjectStep,
+    ScriptItem,
+    order_parts,
+)
+from cqrs_lab.ui.player_widgets import PlayerWidgets, snapshot_html
 from cqrs_lab.ui.trace import Component, StepKind, TraceStep
 from cqrs_lab.ui.trace_text import fields_summary, summarize
 from cqrs_lab.ui.tracer import Tracer
@@ -43,61 +52,6 @@ if TYPE_CHECKING:
     from cqrs_lab.projector import Projector
 
 __all__ = ["PROJECT", "PlayerParts", "PlayerState", "ProjectStep", "StepPlayer", "order_parts"]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ProjectStep:
-    """A script item: each projector behind the log (or only ``projection``) applies one event."""
-
-    projection: str | None = None
-
-
-PROJECT = ProjectStep()
-"""The script item that steps every projector behind the log by one event."""
-
-ScriptItem = Command | Query | ProjectStep
-
-
-class _Dispatcher(Protocol):
-    def dispatch(self, message: Any, /) -> Any: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PlayerParts:
-    """What the player drives: the buses, the store and the projectors (stepped by hand)."""
-
-    store: EventStore
-    commands: Any
-    queries: Any
-    projectors: tuple[Projector[Any], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PlayerState:
-    """What the player shows after a step, as plain data.
-
-    ``log`` holds ``(position, stream_id, version, event_type)`` for the events written so far;
-    ``rows`` maps each projection to its rows (key -> summary); ``checkpoints`` each projection
-    to its checkpoint.
-    """
-
-    index: int
-    total: int
-    finished: bool
-    step: TraceStep | None
-    active: Component | None
-    caption: str
-    log: tuple[tuple[int, str, int, str], ...]
-    checkpoints: dict[str, int]
-    rows: dict[str, dict[str, str]]
-
-
-def order_parts() -> PlayerParts:
-    """A fresh Order system (manual clock, sequential ids) and its OrderView projector."""
-    from cqrs_lab.examples.orders import build_order_system
-
-    system = build_order_system()
-    return PlayerParts(system.store, system.commands, system.queries, (system.projector,))
 
 
 _NOTHING_YET = "Press Next: the client is about to send the first message."
@@ -130,7 +84,7 @@ class StepPlayer:
         self.script: tuple[ScriptItem, ...] = tuple(script)
         self.build = build
         self.auto_project = auto_project
-        self._widgets: _Widgets | None = None
+        self._widgets: PlayerWidgets | None = None
         self.total = self._count_steps()
         self.reset()
 
@@ -241,7 +195,7 @@ class StepPlayer:
                 yield from self._project_once(parts, tracer, item.projection)
                 continue
             tracer.note(f"Client sends {summarize(item, tracer.width)}")
-            bus: _Dispatcher = parts.commands if isinstance(item, Command) else parts.queries
+            bus: Dispatcher = parts.commands if isinstance(item, Command) else parts.queries
             with suppress(CqrsLabError):  # the tracer recorded it as the handler's outcome
                 bus.dispatch(item)
             yield
@@ -360,19 +314,22 @@ class StepPlayer:
     def widget(self) -> ipywidgets.VBox:
         """The player as widgets: Reset, Next, Play (animated by the browser) and the views."""
         if self._widgets is None:
-            self._widgets = _Widgets(self)
+            self._widgets = PlayerWidgets(self)
             self._refresh()
         return self._widgets.box
 
     @property
-    def widgets(self) -> _Widgets:
+    def widgets(self) -> PlayerWidgets:
         """The widgets (built on first use), for tests to click and read."""
         self.widget()
         assert self._widgets is not None
         return self._widgets
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        # Beside the widget, a still picture: JupyterLab renders no widget in a notebook it
+        # has not run (nor does a code host), and falls back to the richest safe type.
         bundle: dict[str, Any] = self.widget()._repr_mimebundle_(**kwargs)
+        bundle["text/html"] = snapshot_html(self)
         bundle["text/plain"] = repr(self)
         return bundle
 
@@ -381,98 +338,5 @@ class StepPlayer:
             self._widgets.show(self)
 
 
-class _Widgets:
-    """The ipywidgets of one player; every callback only calls the player's plain methods."""
-
-    def __init__(self, player: StepPlayer) -> None:
-        import ipywidgets as widgets
-
-        self.player = player
-        self._syncing = False
-        self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="Start again")
-        self.next_button = widgets.Button(
-            description="Next", icon="step-forward", button_style="primary", tooltip="One step"
-        )
-        self.play = widgets.Play(
-            value=0, min=0, max=player.total, step=1, interval=1500, description="Play"
-        )
-        self.slider = widgets.IntSlider(
-            value=0, min=0, max=player.total, description="Step", continuous_update=False
-        )
-        widgets.jslink((self.play, "value"), (self.slider, "value"))  # animated in the browser
-        self.status = widgets.HTML()
-        self.diagram = widgets.HTML()
-        self.log = widgets.HTML()
-        self.checkpoints = widgets.HTML()
-        self.read_model = widgets.HTML()
-        self.recent = widgets.HTML()
-
-        self.next_button.on_click(self._on_next)
-        self.reset_button.on_click(self._on_reset)
-        self.play.observe(self._on_value, names="value")
-        self.slider.observe(self._on_value, names="value")
-
-        tables = widgets.VBox(
-            [self.log, self.checkpoints, self.read_model],
-            layout=widgets.Layout(flex="1 1 420px", overflow="auto"),
-        )
-        self.box = widgets.VBox(
-            [
-                widgets.HBox([self.reset_button, self.next_button, self.play, self.slider]),
-                self.status,
-                widgets.HBox([self.diagram, tables], layout=widgets.Layout(flex_flow="row wrap")),
-                self.recent,
-            ]
-        )
-
-    def _on_next(self, _button: Any) -> None:
-        self.player.next()
-
-    def _on_reset(self, _button: Any) -> None:
-        self.player.reset()
-
-    def _on_value(self, change: dict[str, Any]) -> None:
-        if not self._syncing:
-            self.player.seek(int(change["new"]))
-
-    def show(self, player: StepPlayer) -> None:
-        """Show the player's current state in every widget."""
-        index = len(player.shown)
-        self._syncing = True
-        try:
-            self.play.value = index
-            self.slider.value = index
-        finally:
-            self._syncing = False
-        self.next_button.disabled = player.finished
-        self.status.value = f"<p><b>{_escape(player.caption)}</b></p>"
-        self.diagram.value = player.diagram().to_svg()
-        self.log.value = _section("Event log (write model)", player.log_table(), "no events yet")
-        self.checkpoints.value = _section("Checkpoints", player.checkpoints_frame(), "none")
-        sections = [
-            _section(f"Read model: {p.name}", player.read_model_frame(p.name), "no rows yet")
-            for p in player.parts.projectors
-        ]
-        self.read_model.value = "".join(sections)
-        recent = player.shown[-6:]
-        self.recent.value = (
-            "<h4>Latest steps</h4>"
-            + steps_table(recent, current=recent[-1].seq if recent else None)
-            if recent
-            else ""
-        )
-
-
 def _rows(model: Any) -> dict[str, str]:
     return {key: summarize(model.get(key)) for key in model.keys()}  # noqa: SIM118 (a ReadModel)
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text, quote=False)
-
-
-def _section(title: str, frame: pd.DataFrame, empty: str) -> str:
-    body = f"<p><i>{_escape(empty)}</i></p>" if frame.empty else frame.to_html(border=0, na_rep="")
-    return f"<h4>{_escape(title)}</h4>{body}"
