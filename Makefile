@@ -6,6 +6,7 @@ VENV ?= .venv
 PORT ?= 8888
 API_PORT ?= 8000
 API_DB ?= orders.sqlite3
+API_WORKERS ?= 1
 
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
@@ -30,7 +31,7 @@ MYPY_TARGETS := cqrs_lab tests $(wildcard benchmarks/*.py)
 
 CHECK_VERSION := import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
 
-.PHONY: help install lab test test-browser lint typecheck format notebooks api bench clean distclean
+.PHONY: help install lab test test-browser lint typecheck format notebooks api project bench clean distclean
 
 help:
 	@echo "make lab        open JupyterLab on notebooks/ (PORT=$(PORT))"
@@ -41,6 +42,8 @@ help:
 	@echo "make format     sort imports and format code and notebooks with ruff"
 	@echo "make notebooks  re-execute every notebook in place (after a change to what they print)"
 	@echo "make api        serve the Order API on 127.0.0.1:$(API_PORT) (docs at /docs), events in $(API_DB)"
+	@echo "                (API_DB=postgresql://... for PostgreSQL, with API_WORKERS=N and 'make project')"
+	@echo "make project    run the projector process for API_DB=postgresql://... (LISTEN/NOTIFY)"
 	@echo "make bench      run every script in benchmarks/"
 	@echo "make clean      remove caches and build output (keeps .venv); distclean also removes .venv"
 
@@ -62,7 +65,7 @@ $(STAMP): pyproject.toml | $(PY)
 	  echo "error: $(VENV) was made with Python older than 3.11; run 'make distclean' first." >&2; \
 	  exit 1; }
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e '.[test,api]'
+	$(PY) -m pip install -e '.[test,api,postgres]'
 	@touch $@
 
 install: $(STAMP)
@@ -100,14 +103,24 @@ format: $(STAMP)
 
 # The Order API on a SQLite file (created if missing; `make clean` deletes *.sqlite3 files).
 # Timing metadata would make every re-execution a diff; outputs are what nbval compares.
+# Notebook 10 needs a PostgreSQL server: without CQRS_LAB_POSTGRES_URL it is left as it is.
+NEEDS_POSTGRES := notebooks/10_postgres_and_processes.ipynb
+TOP_NOTEBOOKS := $(if $(CQRS_LAB_POSTGRES_URL),$(wildcard notebooks/*.ipynb),$(filter-out \
+  $(NEEDS_POSTGRES),$(wildcard notebooks/*.ipynb)))
 notebooks: $(STAMP)
+	@[ -n "$(CQRS_LAB_POSTGRES_URL)" ] || echo "CQRS_LAB_POSTGRES_URL is not set:" \
+	  "$(NEEDS_POSTGRES) is left as it is"
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.record_timing=False \
-	  notebooks/*.ipynb notebooks/exercises/*.ipynb notebooks/solutions/*.ipynb
+	  $(TOP_NOTEBOOKS) notebooks/exercises/*.ipynb notebooks/solutions/*.ipynb
 
 api: $(STAMP)
 	CQRS_LAB_API_DB=$(API_DB) $(BIN)/uvicorn cqrs_lab.examples.orders.http:create_default_app \
-	  --factory --host 127.0.0.1 --port $(API_PORT)
+	  --factory --host 127.0.0.1 --port $(API_PORT) --workers $(API_WORKERS)
+
+# On PostgreSQL the API does not project: this process does, woken by LISTEN/NOTIFY.
+project: $(STAMP)
+	$(PY) -m cqrs_lab project --database $(API_DB)
 
 bench: $(STAMP)
 	@set -e; found=0; \

@@ -2,7 +2,10 @@
 
 import sys
 
-from cqrs_lab.sim.cli import main
-
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:2] == ["project"]:
+        # the projector process starts without importing the simulator (pandas and all)
+        from cqrs_lab.examples.orders.projector_process import main
+    else:
+        from cqrs_lab.sim.cli import main  # every subcommand, help included
+    sys.exit(main(sys.argv[1:]))

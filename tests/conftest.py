@@ -5,14 +5,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from postgres_processes import reap_children
+from postgres_support import make_postgres, postgres_url, report_postgres_skips
 
 from cqrs_lab.clock import ManualClock
 from cqrs_lab.event_store import InMemoryEventStore
 from cqrs_lab.examples.orders import OrderSystem, build_order_system, order_event_registry
 from cqrs_lab.messages import Event
+
+# fixtures for the PostgreSQL tests (reap_children is autouse: no child process outlives a test)
+__all__ = ["make_postgres", "postgres_url", "reap_children"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,3 +46,11 @@ def store(clock: ManualClock) -> InMemoryEventStore:
 def system() -> OrderSystem:
     """The Order example wired as notebooks use it: ids cmd-0001 and order-0001, 1 s per reading."""
     return build_order_system()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """Say plainly, after the list of skips, when PostgreSQL tests were skipped and how to run
+    them (the outermost wrapper runs last)."""
+    yield
+    report_postgres_skips(terminalreporter)

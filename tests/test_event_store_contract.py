@@ -1,4 +1,4 @@
-"""One contract, every event store: the in-memory store and the SQLite store must not drift apart.
+"""One contract, every event store: in memory, SQLite and PostgreSQL must not drift apart.
 
 Each test runs once per store. A store is built by a factory that takes the registry and the clock,
 so every test can control both.
@@ -46,16 +46,25 @@ class Priced(Event):
 StoreFactory = Callable[..., Any]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    """Builds a store of the parametrized kind: ``make_store(registry=..., clock=...)``."""
-    opened: list[SqliteEventStore] = []
+    """Builds a store of the parametrized kind: ``make_store(registry=..., clock=...)``.
+
+    Each PostgreSQL store gets a new schema of the module's database (skipped without a server).
+    """
+    opened: list[Any] = []
+    postgres = request.param == "postgres"
+    make_postgres = request.getfixturevalue("make_postgres") if postgres else None
 
     def factory(registry: EventRegistry | None = None, clock: ManualClock | None = None) -> Any:
         clock = clock or ManualClock(step=1.0)
         registry = registry or EventRegistry([Noted])
         if request.param == "memory":
             return InMemoryEventStore(clock=clock, registry=registry)
+        if make_postgres is not None:
+            from cqrs_lab.adapters.postgres_store import PostgresEventStore
+
+            return PostgresEventStore(make_postgres(), registry, clock)
         store = SqliteEventStore(tmp_path / f"events-{len(opened)}.sqlite3", registry, clock)
         opened.append(store)
         return store

@@ -1,4 +1,5 @@
-"""The SQLite read model: the ReadModel contract, and rows committed with their checkpoint."""
+"""The SQL read models: the ReadModel contract (in memory, SQLite, PostgreSQL), and rows committed
+with their checkpoint."""
 
 from __future__ import annotations
 
@@ -60,10 +61,18 @@ class SqliteTagCounts(SqliteReadModel[Count]):
         return Count(values[0], values[1])
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def model(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "memory":
         yield InMemoryReadModel[Count]("tag_counts")
+        return
+    if request.param == "postgres":  # a new schema of the module's database; skipped without one
+        database = request.getfixturevalue("make_postgres")()
+        from postgres_models import PostgresTagCounts
+
+        postgres_model = PostgresTagCounts(database)
+        yield postgres_model
+        postgres_model.close()
         return
     sqlite_model = SqliteTagCounts(tmp_path / "views.sqlite3")
     yield sqlite_model

@@ -3,6 +3,8 @@
 They implement the core's protocols (:class:`~cqrs_lab.event_store.EventStore`,
 :class:`~cqrs_lab.projection.ReadModel`) and pass the same contract tests as the in-memory parts.
 Only the standard library's :mod:`sqlite3` is needed; importing this package starts nothing.
+The PostgreSQL adapters (``postgres_store``, ``postgres_read_model``, ``postgres_listener``,
+``postgres_runner``) need the ``postgres`` extra and are imported by their module names.
 """
 
 from cqrs_lab.adapters.sqlite_database import SqliteDatabase, check_identifier

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cqrs_lab.errors import InvalidArgumentError
+from cqrs_lab.examples.orders.projector_process import run_project
 from cqrs_lab.failures import FailurePolicy
 from cqrs_lab.progress import TextProgressBar
 from cqrs_lab.rebuild import RebuildMode
@@ -121,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (argparse exits 2 on bad arguments)."""
     parser, sim_parser = build_parsers()
     args = parser.parse_args(argv)
+    if args.command == "project":
+        return run_project(args, parser)
     try:
         scenario = scenario_from_args(args)
     except InvalidArgumentError as error:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cqrs_lab.examples.orders.projector_process import add_project_parser
 from cqrs_lab.failures import FailurePolicy
 from cqrs_lab.rebuild import RebuildMode
 from cqrs_lab.sim.scenario import ConstantArrivals, ProjectorConfig, Scenario, SleepMode
@@ -73,6 +74,7 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         description="cqrs_lab from the command line.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_project_parser(commands)
     sim = commands.add_parser(
         "simulate",
         help="simulate projection lag in virtual time and report it",

@@ -4,7 +4,10 @@ Needs the optional ``api`` extra (``pip install -e '.[api]'``); nothing else in 
 this module. :func:`create_app` takes a wired system -- the in-memory
 :func:`~cqrs_lab.examples.orders.app.build_order_system` or the SQLite
 :func:`~cqrs_lab.examples.orders.sqlite_app.build_sqlite_order_system` -- or :class:`ApiSettings`
-naming a SQLite file. Its lifespan runs the projector in a background thread.
+naming a SQLite file or a PostgreSQL database. On SQLite its lifespan runs the projector in a
+background thread; on PostgreSQL the projector is a process of its own
+(``python -m cqrs_lab project --database URL``, ``make project``), and several uvicorn workers
+can serve one database: a strong write waits for the checkpoint PostgreSQL announces.
 
 Every write answers with the receipt's global ``position``, the read-your-writes token; with
 ``?consistency=strong&timeout=2`` it also waits for the read model and says in ``consistent``
@@ -54,14 +57,20 @@ DATABASE_ENV = "CQRS_LAB_API_DB"
 
 @dataclass(frozen=True, slots=True)
 class ApiSettings:
-    """How to build the app's own system: the SQLite file, and how often it waits for the disk."""
+    """How to build the app's own system: the SQLite file (or ``postgresql://`` URL), and how
+    often SQLite waits for the disk."""
 
     database: str = DEFAULT_DATABASE
     synchronous: Synchronous = "FULL"
 
+    @property
+    def on_postgres(self) -> bool:
+        """Whether ``database`` is a PostgreSQL URL rather than a SQLite file."""
+        return self.database.lower().startswith(("postgresql://", "postgres://"))
+
     @classmethod
     def from_env(cls) -> ApiSettings:
-        """Settings from ``CQRS_LAB_API_DB`` (read when called, never at import)."""
+        """Settings from ``CQRS_LAB_API_DB``: a file or a URL (read when called, not at import)."""
         return cls(database=os.environ.get(DATABASE_ENV, DEFAULT_DATABASE))
 
 
@@ -83,11 +92,13 @@ def create_app(system_or_settings: OrderBackend | ApiSettings | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         close: Callable[[], None] | None = None
         if settings is not None:
-            built = build_sqlite_order_system(settings.database, synchronous=settings.synchronous)
+            built = _build(settings)
             app.state.backend, close = built, built.close
         projector = app.state.backend.projector
-        started_here = not projector.running
-        projector.start()
+        # on PostgreSQL from settings, `python -m cqrs_lab project` projects, in its own process
+        started_here = not projector.running and not (settings and settings.on_postgres)
+        if started_here:
+            projector.start()
         try:
             yield
         finally:
@@ -111,8 +122,18 @@ def create_app(system_or_settings: OrderBackend | ApiSettings | None = None) -> 
     return app
 
 
+def _build(settings: ApiSettings) -> Any:
+    """The Order system ``settings`` name (PostgreSQL's needs the ``postgres`` extra)."""
+    if settings.on_postgres:
+        from cqrs_lab.examples.orders.postgres_app import build_postgres_order_system
+
+        return build_postgres_order_system(settings.database)
+    return build_sqlite_order_system(settings.database, synchronous=settings.synchronous)
+
+
 def create_default_app() -> FastAPI:
-    """The app on the SQLite file named by ``CQRS_LAB_API_DB`` (default ``orders.sqlite3``).
+    """The app on the SQLite file or PostgreSQL URL named by ``CQRS_LAB_API_DB`` (default
+    ``orders.sqlite3``).
 
     The factory ``make api`` hands to uvicorn (``--factory``).
     """
