@@ -86,13 +86,19 @@ class CommandBus(MessageBus):
         correlation_id: str | None = None,
     ) -> CommandEnvelope[Command]:
         """``command`` in an envelope with its id, correlation id and the time it was issued."""
-        for name, value in (("command_id", command_id), ("correlation_id", correlation_id)):
-            if value is not None and (not isinstance(value, str) or not value):
-                raise InvalidArgumentError(f"{name} must be a non-empty string, found {value!r}")
-        command_id = command_id or self.ids()
+        if command_id is not None:
+            _check_id("command_id", command_id)
+        if correlation_id is not None:
+            _check_id("correlation_id", correlation_id)
+        command_id = command_id or self.ids()  # drawn only once the given ids are known good
         return CommandEnvelope(
             command=command,
             command_id=command_id,
             correlation_id=correlation_id or command_id,
             issued_at=self.clock.now(),
         )
+
+
+def _check_id(name: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidArgumentError(f"{name} must be a non-empty string, found {value!r}")
