@@ -50,21 +50,18 @@ from psycopg import errors as pg_errors
 
 from cqrs_lab.adapters.postgres_database import EVENTS_CHANNEL, PostgresDatabase
 from cqrs_lab.clock import Clock, SystemClock
+from cqrs_lab.codec import EncodedEvent, EventCodec
 from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError, UnknownEventTypeError
 from cqrs_lab.event_store import (
     ANY_VERSION,
-    Receipt,
-    Subscriber,
-    Subscribers,
     check_append_arguments,
     check_read_arguments,
     log_frame,
-    notify_subscribers,
     provenance,
 )
-from cqrs_lab.messages import Command, Event, Metadata, RecordedEvent
-from cqrs_lab.serialization import EventCodec, dumps
-from cqrs_lab.upcasting import EncodedEvent, EventRegistry
+from cqrs_lab.messages import CommandEnvelope, Event, Metadata, Receipt, RecordedEvent
+from cqrs_lab.subscriptions import Subscriber, Subscribers, notify_subscribers
+from cqrs_lab.upcasting import EventRegistry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -173,14 +170,15 @@ class PostgresEventStore:
         expected_version: int = ANY_VERSION,
         *,
         metadata: Metadata | None = None,
-        cause: Command | None = None,
+        cause: CommandEnvelope[Any] | None = None,
     ) -> Receipt:
         """Append ``events`` to ``stream_id`` in one transaction if its version is as expected.
 
         On a mismatch nothing is written and :class:`~cqrs_lab.errors.ConcurrencyError` tells
         both versions; a lost connection raises
         :class:`~cqrs_lab.errors.StoreUnavailableError` and leaves nothing half-written.
-        Subscribers are notified after the commit.
+        Subscribers are notified after the commit. The events' correlation and causation ids
+        come from ``metadata`` or from ``cause``, the envelope of the command they answer.
         """
         check_append_arguments(stream_id, events, expected_version)
         rows: list[_Row] = []
@@ -212,7 +210,7 @@ class PostgresEventStore:
         expected_version: int = ANY_VERSION,
         *,
         metadata: Metadata | None = None,
-        cause: Command | None = None,
+        cause: CommandEnvelope[Any] | None = None,
     ) -> Receipt:
         """Append events given as plain data (e.g. written by an older version of the code).
 
@@ -223,10 +221,8 @@ class PostgresEventStore:
         check_append_arguments(stream_id, encoded, expected_version)
         rows: list[_Row] = []
         for item in encoded:
-            if not isinstance(item, EncodedEvent):
-                raise InvalidArgumentError(f"expected EncodedEvent, found {type(item).__name__}")
-            self.registry.event_type(item.type_name)  # unknown types are rejected now, not later
-            rows.append((item.type_name, item.schema_version, dumps(item.data)))
+            checked = self.codec.checked(item)
+            rows.append((checked.type_name, checked.schema_version, self.codec.dumps(checked)))
         ids = provenance(metadata, cause)
         return self._append(stream_id, rows, expected_version, ids)
 
@@ -266,11 +262,6 @@ class PostgresEventStore:
         if from_version < 1:
             raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
         return self._records(self.db.fetchall(_READ_STREAM, (stream_id, from_version)))
-
-    def read_stream_events(self, stream_id: str) -> tuple[int, list[Event]]:
-        """The version of ``stream_id`` and its events without their envelopes, oldest first."""
-        records = self.read_stream(stream_id)
-        return (records[-1].stream_version if records else 0), [r.event for r in records]
 
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Up to ``limit`` events with position > ``after_position`` (exclusive), in order.
