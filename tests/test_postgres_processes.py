@@ -153,13 +153,13 @@ def test_a_strong_write_waits_for_the_projector_in_another_process(
         assert system.queries.dispatch(GetOrderById(order_id="order-0001")) is None
 
         projector = Child.projector(postgres_url, "--schema", schema)
-        receipt = system.dispatch(create, consistency="strong", timeout=LINE_TIMEOUT)
-        assert receipt.caught_up is True  # woken by the projector process's NOTIFY
-        assert system.checkpoint.checkpoint >= receipt.position
+        written = system.dispatch(create, consistency="strong", timeout=LINE_TIMEOUT)
+        assert written.caught_up is True  # woken by the projector process's NOTIFY
+        assert system.checkpoint.checkpoint >= written.position
         view = system.queries.dispatch(GetOrderById(order_id="order-0002"))
         assert view is not None and view.total_amount == 7.0
         assert projector.terminate() == 0
-        assert projector.rest()[-1] == f"stopped order_views at checkpoint {receipt.position}"
+        assert projector.rest()[-1] == f"stopped order_views at checkpoint {written.position}"
     finally:
         system.close()
 

@@ -13,13 +13,13 @@ Usage (with a server)::
 
     system = build_postgres_order_system("postgresql://127.0.0.1/test")
     written = system.dispatch(CreateOrder(...), consistency="strong", timeout=2)
-    written.position, written.caught_up
+    written.position, written.caught_up  # a Dispatched: the receipt and how the wait ended
     system.close()
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cqrs_lab.adapters.postgres_database import PostgresDatabase
@@ -29,7 +29,6 @@ from cqrs_lab.adapters.postgres_store import PostgresEventStore
 from cqrs_lab.clock import Clock, SystemClock
 from cqrs_lab.command_bus import CommandBus
 from cqrs_lab.consistency import ConsistencyWaiter
-from cqrs_lab.event_store import Receipt
 from cqrs_lab.examples.orders.events import order_event_registry
 from cqrs_lab.examples.orders.handlers import OrderCommandHandlers
 from cqrs_lab.examples.orders.postgres_views import PostgresOrderQueries, PostgresOrderViews
@@ -38,6 +37,7 @@ from cqrs_lab.ids import IdFactory, UuidIds
 from cqrs_lab.messages import Command
 from cqrs_lab.projector import Projector
 from cqrs_lab.query_bus import QueryBus
+from cqrs_lab.read_your_writes import Consistency, Dispatched, dispatch
 
 __all__ = ["PostgresOrderSystem", "build_order_projector_runner", "build_postgres_order_system"]
 
@@ -65,12 +65,28 @@ class PostgresOrderSystem:
     query_handlers: PostgresOrderQueries
 
     def dispatch(
-        self, command: Command, *, consistency: str = "eventual", timeout: float = 1.0
-    ) -> Receipt:
+        self,
+        command: Command,
+        *,
+        consistency: Consistency | str = Consistency.EVENTUAL,
+        projections: Sequence[str] | None = None,
+        timeout: float = 1.0,
+        command_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> Dispatched:
         """Dispatch ``command``; with ``consistency="strong"`` also wait (up to ``timeout``
         seconds) until the order views have it, whichever process projects them. The result's
         ``position`` is the write's, ``caught_up`` says whether the wait succeeded."""
-        return self.commands.dispatch(command, consistency=consistency, timeout=timeout)
+        return dispatch(
+            self.commands,
+            self.waiter,
+            command,
+            consistency=consistency,
+            projections=projections,
+            timeout=timeout,
+            command_id=command_id,
+            correlation_id=correlation_id,
+        )
 
     def catch_up(self) -> int:
         """Project, in this process, every event not yet in the order views; returns how many."""
@@ -108,7 +124,7 @@ def build_postgres_order_system(
     checkpoint = RemoteCheckpoint(db, views.name, listener)
     listener.start()  # after the checkpoint's callback is in place: it reads the table then
     waiter = ConsistencyWaiter(store, [checkpoint], clock=clock)
-    commands = CommandBus(clock=clock, ids=command_ids or UuidIds("cmd"), waiter=waiter)
+    commands = CommandBus(clock=clock, ids=command_ids or UuidIds("cmd"))
     handlers = OrderCommandHandlers(store, order_ids or UuidIds("order"))
     handlers.register(commands)
     queries = QueryBus()
