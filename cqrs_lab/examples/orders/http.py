@@ -30,13 +30,17 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from cqrs_lab.adapters.sqlite_database import Synchronous
 from cqrs_lab.examples.orders.http_errors import install_error_handlers
 from cqrs_lab.examples.orders.http_routes import MAX_TIMEOUT, OrderBackend, router
-from cqrs_lab.examples.orders.sqlite_app import build_sqlite_order_system
+from cqrs_lab.examples.orders.sqlite_app import SqliteOrderSystem, build_sqlite_order_system
+
+if TYPE_CHECKING:  # imported when needed: PostgreSQL needs the ``postgres`` extra
+    from cqrs_lab.examples.orders.postgres_app import PostgresOrderSystem
 
 __all__ = [
     "DATABASE_ENV",
@@ -77,9 +81,10 @@ class ApiSettings:
 def create_app(system_or_settings: OrderBackend | ApiSettings | None = None) -> FastAPI:
     """The Order API over ``system_or_settings``: a wired system, or settings to build one.
 
-    With settings (or nothing: :class:`ApiSettings` defaults) the app builds a SQLite system
-    and closes it on shutdown. Either way its lifespan starts the projector thread, unless it is
-    running already, and stops what it started.
+    With settings (or nothing: :class:`ApiSettings` defaults) the app builds a SQLite or a
+    PostgreSQL system and closes it on shutdown. Its lifespan starts the projector thread,
+    unless it is running already or the system was built on PostgreSQL (``python -m cqrs_lab
+    project`` projects there, in a process of its own), and stops what it started.
     """
     backend: OrderBackend | None = None
     settings: ApiSettings | None = None
@@ -122,7 +127,7 @@ def create_app(system_or_settings: OrderBackend | ApiSettings | None = None) -> 
     return app
 
 
-def _build(settings: ApiSettings) -> Any:
+def _build(settings: ApiSettings) -> SqliteOrderSystem | PostgresOrderSystem:
     """The Order system ``settings`` name (PostgreSQL's needs the ``postgres`` extra)."""
     if settings.on_postgres:
         from cqrs_lab.examples.orders.postgres_app import build_postgres_order_system
