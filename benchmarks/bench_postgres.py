@@ -40,6 +40,7 @@ from cqrs_lab.adapters.postgres_store import PostgresEventStore
 from cqrs_lab.adapters.sqlite_database import SqliteDatabase
 from cqrs_lab.adapters.sqlite_store import SqliteEventStore
 from cqrs_lab.clock import SystemClock
+from cqrs_lab.codec import EventCodec
 from cqrs_lab.event_store import NO_STREAM
 from cqrs_lab.examples.orders.events import OrderItemAdded, order_event_registry
 from cqrs_lab.examples.orders.postgres_views import PostgresOrderViews
@@ -47,7 +48,6 @@ from cqrs_lab.examples.orders.sqlite_views import SqliteOrderViews
 from cqrs_lab.examples.orders.views import OrderViewProjection
 from cqrs_lab.messages import Event
 from cqrs_lab.projector import Projector
-from cqrs_lab.serialization import EventCodec
 
 ROOT = Path(__file__).resolve().parent.parent
 Store = PostgresEventStore | SqliteEventStore
