@@ -48,7 +48,9 @@ class PostgresOrderSystem:
 
     ``projector`` is an in-process projector, not started; leave it idle when another process
     projects. ``checkpoint`` is the ``order_views`` checkpoint as announced by PostgreSQL,
-    which ``waiter`` watches.
+    which ``waiter`` watches. Unlike SQLite's, ``views`` is a plain field, not whatever table the
+    projector fills now: the projector may run in another process, whose switch of tables this
+    one's queries would never see.
     """
 
     clock: Clock
