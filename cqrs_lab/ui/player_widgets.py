@@ -11,14 +11,63 @@ ipywidgets is imported only when a :class:`PlayerWidgets` is built.
 from __future__ import annotations
 
 from html import escape as _escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from cqrs_lab.ui.diagram import steps_table
+from cqrs_lab.ui.diagram import Diagram, steps_table
+from cqrs_lab.ui.player_script import PlayerParts
+from cqrs_lab.ui.trace import TraceStep
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cqrs_lab.ui.player import StepPlayer
+
+class Player(Protocol):
+    """What the widgets need of a player: :class:`cqrs_lab.ui.player.StepPlayer` is one.
+
+    A protocol rather than an import of that class, which imports this module.
+    """
+
+    parts: PlayerParts
+    shown: list[TraceStep]
+    total: int
+
+    @property
+    def finished(self) -> bool:
+        """Whether every step has been shown."""
+        ...
+
+    @property
+    def caption(self) -> str:
+        """The latest step's number and description."""
+        ...
+
+    def diagram(self) -> Diagram:
+        """The architecture diagram for the latest step."""
+        ...
+
+    def log_table(self) -> pd.DataFrame:
+        """The log as shown beside the diagram."""
+        ...
+
+    def checkpoints_frame(self) -> pd.DataFrame:
+        """Each projection's checkpoint beside the log's head."""
+        ...
+
+    def read_model_frame(self, projection: str | None = None) -> pd.DataFrame:
+        """The rows of one read model."""
+        ...
+
+    def next(self) -> TraceStep | None:
+        """Reveal the next step."""
+        ...
+
+    def reset(self) -> Any:
+        """Start again."""
+        ...
+
+    def seek(self, index: int) -> Any:
+        """Show the state after ``index`` steps."""
+        ...
 
 __all__ = ["PlayerWidgets", "frame_html", "snapshot_html"]
 
@@ -30,7 +79,7 @@ _RUN_ME = "Run this cell to step through it with Next, Reset and Play."
 class PlayerWidgets:
     """The ipywidgets of one player, for the notebook and for tests to click and read."""
 
-    def __init__(self, player: StepPlayer) -> None:
+    def __init__(self, player: Player) -> None:
         import ipywidgets as widgets
 
         self.player = player
@@ -82,7 +131,7 @@ class PlayerWidgets:
         if not self._syncing:  # a value the kernel sets itself is not a request to move
             self.player.seek(int(change["new"]))
 
-    def show(self, player: StepPlayer) -> None:
+    def show(self, player: Player) -> None:
         """Show the player's current state in every widget."""
         index = len(player.shown)
         self._syncing = True
@@ -110,7 +159,7 @@ class PlayerWidgets:
         )
 
 
-def snapshot_html(player: StepPlayer) -> str:
+def snapshot_html(player: Player) -> str:
     """The player as still HTML: what a page that cannot run widgets shows in their place.
 
     It survives the sanitizer of an untrusted notebook (the diagram is an ``<img>``), and is
@@ -150,7 +199,7 @@ def _text(value: object) -> str:
     return "" if value is None or value != value else str(value)  # NaN: empty
 
 
-def _status(player: StepPlayer) -> str:
+def _status(player: Player) -> str:
     return f'<p class="cqrs-player-status"><b>{_html_text(player.caption)}</b></p>'
 
 
