@@ -14,7 +14,6 @@ The application runs on the library's default infrastructure: plain Python objec
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -117,15 +116,8 @@ def project_notifications(app: EsOrders, views: dict[UUID, OrderView]) -> int:
             if isinstance(domain_event, EsOrder.Created):
                 views[domain_event.originator_id] = _created(domain_event)
             else:
-                before = views[domain_event.originator_id]
-                products = before.product_ids
-                if domain_event.product_id not in products:
-                    products = (*products, domain_event.product_id)
-                views[domain_event.originator_id] = dataclasses.replace(
-                    before,
-                    total_amount=before.total_amount + domain_event.quantity * domain_event.price,
-                    item_count=before.item_count + 1,
-                    product_ids=products,
+                views[domain_event.originator_id] = _item_added(
+                    views[domain_event.originator_id], domain_event
                 )
         read += len(notifications)
         start = notifications[-1].id + 1
@@ -147,4 +139,21 @@ def _created(created: Any) -> OrderView:
         item_count=len(items),
         created_at=timestamp,
         product_ids=tuple(products),
+    )
+
+
+def _item_added(before: OrderView, added: Any) -> OrderView:
+    # built with the row's constructor, whatever kind of record OrderView is
+    products = before.product_ids
+    if added.product_id not in products:
+        products = (*products, added.product_id)
+    return OrderView(
+        order_id=before.order_id,
+        customer_id=before.customer_id,
+        status=before.status,
+        total_amount=before.total_amount + added.quantity * added.price,
+        item_count=before.item_count + 1,
+        created_at=before.created_at,
+        shipped_at=before.shipped_at,
+        product_ids=products,
     )
