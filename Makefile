@@ -122,7 +122,13 @@ api: $(STAMP)
 project: $(STAMP)
 	$(PY) -m cqrs_lab project --database $(API_DB)
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install -e '.[test,api,postgres,bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP)
 	@set -e; found=0; \
 	for script in benchmarks/*.py; do \
 	  [ -e "$$script" ] || continue; \
