@@ -1,7 +1,7 @@
 """Instructions per command and per projected event, counted by callgrind: the steady figures.
 
 Run: ``python benchmarks/bench_instructions.py [--orders N] [--contenders LIST] [--kit DIR]``
-(needs valgrind, and the eventsourcing library: ``pip install eventsourcing``)
+(needs valgrind, and the eventsourcing library: the bench extra, which ``make bench`` installs)
 
 On a shared machine a timing moves by a third from one minute to the next; the number of
 instructions run for the same work does not. This script runs the workloads of

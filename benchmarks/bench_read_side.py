@@ -1,7 +1,7 @@
 """Read-side speed: projector catch-up, an in-place rebuild, and the waiter's wake-up latency.
 
 Run: ``python benchmarks/bench_read_side.py [--orders N] [--rounds R] [--rebuild-orders M]
-[--writes W]`` (needs the eventsourcing library: ``pip install eventsourcing``)
+[--writes W]`` (needs the eventsourcing library: the bench extra, which ``make bench`` installs)
 
 (a) Catch-up: the write benchmark's workload (N orders, each created with one line and then
     given another: 2 N events, UUID ids, the real clock) through each contender's own commands

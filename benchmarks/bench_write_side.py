@@ -1,7 +1,7 @@
 """Write-side speed: the kit's command bus against the eventsourcing library and the playbook.
 
 Run: ``python benchmarks/bench_write_side.py [--orders N] [--rounds R]``
-(needs the eventsourcing library: ``pip install eventsourcing``)
+(needs the eventsourcing library: the bench extra, which ``make bench`` installs)
 
 Workload, the same for all three contenders: for each of N orders, create it with one line,
 then add a line to it -- 2 N commands, each appending one event. Each contender pays what a

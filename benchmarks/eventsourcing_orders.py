@@ -1,6 +1,6 @@
 """The Order example written with the ``eventsourcing`` library: the benchmarks' yardstick.
 
-Only the benchmarks import this module (``pip install eventsourcing`` brings the library). It is
+Only the benchmarks import this module (the bench extra brings the library). It is
 written the way the library's own documentation writes an application: an ``Aggregate`` whose
 ``@event`` methods both record and apply the events, and an ``Application`` whose methods are the
 commands -- create the aggregate or get it from the repository, call it, ``save`` it. The rules
