@@ -327,7 +327,7 @@ class InMemoryReadModel(Generic[Row]):
     def to_dataframe(
         self, row_to_dict: Callable[[Row], Mapping[str, Any]] | None = None
     ) -> pd.DataFrame:
-        """The rows as a table indexed by key (dataclass rows become columns)."""
+        """The rows as a table indexed by key (dataclass and NamedTuple rows become columns)."""
         import dataclasses
 
         import pandas as pd
@@ -337,6 +337,8 @@ class InMemoryReadModel(Generic[Row]):
                 return row_to_dict(row)
             if dataclasses.is_dataclass(row) and not isinstance(row, type):
                 return dataclasses.asdict(row)
+            if isinstance(row, tuple) and hasattr(row, "_asdict"):  # a NamedTuple
+                return row._asdict()
             return {"value": row}
 
         snapshot = list(self.items())  # a live projector may commit meanwhile

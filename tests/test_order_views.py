@@ -225,17 +225,17 @@ def test_rows_built_by_the_projection_are_frozen_order_views_equal_to_plain_ones
     assert [row.status for row in rows] == ["shipped", "cancelled", "open"]
 
     for row in rows:
-        plain = OrderView(**{f.name: getattr(row, f.name) for f in dataclasses.fields(OrderView)})
+        plain = OrderView(**{name: getattr(row, name) for name in OrderView._fields})
 
         assert type(row) is OrderView
         assert row == plain and hash(row) == hash(plain) and repr(row) == repr(plain)
-        with pytest.raises(dataclasses.FrozenInstanceError):
+        with pytest.raises(AttributeError):
             row.status = "open"  # type: ignore[misc]
         assert not hasattr(row, "__dict__")
 
 
 def test_the_playbook_fields_come_first() -> None:
-    names = [f.name for f in dataclasses.fields(OrderView)]
+    names = list(OrderView._fields)
 
     assert names[:7] == [
         "order_id",
@@ -375,8 +375,7 @@ def test_the_index_always_agrees_with_sorting_the_rows(
     model, plain = OrderReadModel(), InMemoryReadModel[OrderView]("plain")
     for position, batch in enumerate(batches, start=1):
         changes = {
-            key: None if row is None else dataclasses.replace(row, order_id=key)
-            for key, row in batch.items()
+            key: None if row is None else row._replace(order_id=key) for key, row in batch.items()
         }
         model.commit(position, changes)
         plain.commit(position, changes)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -291,7 +290,7 @@ def test_times_are_stored_so_text_order_is_time_order() -> None:
     page = SqlOrderQueries(lambda: views).get_customer_orders(GetCustomerOrders(customer_id="c"))
     assert [v.order_id for v in page.items] == ["a", "b"]
     assert page.items[1].created_at == early
-    assert dataclasses.replace(page.items[0]) == views.get("a")
+    assert page.items[0]._replace() == views.get("a")
 
 
 # -- blue/green rebuilds (issue 12, item 8) -------------------------------------------------------

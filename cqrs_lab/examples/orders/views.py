@@ -24,9 +24,8 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cqrs_lab.errors import CqrsLabError
 from cqrs_lab.examples.orders.events import (
@@ -55,12 +54,13 @@ class OrderViewError(CqrsLabError, LookupError):
     """Raised when an event names an order the view has not seen created."""
 
 
-@dataclass(frozen=True, slots=True)
-class OrderView:
+class OrderView(NamedTuple):
     """One order as the read side shows it: the playbook's seven fields, then its product ids.
 
     ``created_at`` and ``shipped_at`` are when the store recorded ``OrderCreated`` and
-    ``OrderShipped``; ``product_ids`` lists each product once, in the order first added.
+    ``OrderShipped``; ``product_ids`` lists each product once, in the order first added. A row
+    is an immutable record, a ``NamedTuple``: a catch-up builds one per event, and a new row
+    from the old one with ``_replace`` costs a fraction of a frozen dataclass's ``replace``.
     """
 
     order_id: str
@@ -73,7 +73,7 @@ class OrderView:
     product_ids: tuple[str, ...] = ()
 
 
-ORDER_VIEW_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(OrderView))
+ORDER_VIEW_COLUMNS: tuple[str, ...] = OrderView._fields
 """The fields of :class:`OrderView`, in order: the columns of its DataFrame."""
 
 
@@ -111,17 +111,16 @@ class OrderViewProjection(Projection[OrderView]):
                 products = before.product_ids
                 if event.product_id not in products:
                     products = (*products, event.product_id)
-                row = replace(
-                    before,
+                row = before._replace(
                     total_amount=before.total_amount + event.quantity * event.price,
                     item_count=before.item_count + 1,
                     product_ids=products,
                 )
             case OrderShipped.type_name:
                 shipped = OrderStatus.SHIPPED.value
-                row = replace(before, status=shipped, shipped_at=record.recorded_at)
+                row = before._replace(status=shipped, shipped_at=record.recorded_at)
             case OrderCancelled.type_name:
-                row = replace(before, status=OrderStatus.CANCELLED.value)
+                row = before._replace(status=OrderStatus.CANCELLED.value)
             case _:
                 raise OrderViewError(f"{self.name} cannot project {record.event_type}")
         return {event.order_id: row}
