@@ -44,7 +44,7 @@ help:
 	@echo "make api        serve the Order API on 127.0.0.1:$(API_PORT) (docs at /docs), events in $(API_DB)"
 	@echo "                (API_DB=postgresql://... for PostgreSQL, with API_WORKERS=N and 'make project')"
 	@echo "make project    run the projector process for API_DB=postgresql://... (LISTEN/NOTIFY)"
-	@echo "make bench      run every script in benchmarks/"
+	@echo "make bench      run the benchmark scripts (benchmarks/bench_*.py; instruction counts: see benchmarks/README.md)"
 	@echo "make clean      remove caches and build output (keeps .venv); distclean also removes .venv"
 
 $(PY):
@@ -130,7 +130,8 @@ $(BENCH_STAMP): pyproject.toml | $(STAMP)
 
 bench: $(BENCH_STAMP)
 	@set -e; found=0; \
-	for script in benchmarks/*.py; do \
+	for script in benchmarks/bench_*.py; do \
+	  [ "$$script" = benchmarks/bench_instructions.py ] && continue; \
 	  [ -e "$$script" ] || continue; \
 	  found=1; echo "== $$script"; $(PY) "$$script"; \
 	done; \
