@@ -151,6 +151,8 @@ class ProjectorStoppedError(CqrsLabError, RuntimeError):
             f"cannot wait for position {position}: projector {projector!r} has stopped "
             f"({failure}); waiting would only time out"
         )
+
+
 class StoreUnavailableError(CqrsLabError, ConnectionError):
     """Raised when a database server cannot be reached or a connection drops mid-operation."""
 

@@ -20,6 +20,8 @@ from cqrs_lab.ui.trace import TraceStep
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = ["Player", "PlayerWidgets", "frame_html", "snapshot_html"]
+
 
 class Player(Protocol):
     """What the widgets need of a player: :class:`cqrs_lab.ui.player.StepPlayer` is one.
@@ -69,7 +71,6 @@ class Player(Protocol):
         """Show the state after ``index`` steps."""
         ...
 
-__all__ = ["PlayerWidgets", "frame_html", "snapshot_html"]
 
 _CELL = "border:1px solid #cbd5e1;padding:3px 8px;text-align:left;vertical-align:top"
 _HEAD = _CELL + ";background:#e2e8f0"
