@@ -337,9 +337,7 @@ class InMemoryReadModel(Generic[Row]):
                 return row_to_dict(row)
             if dataclasses.is_dataclass(row) and not isinstance(row, type):
                 return dataclasses.asdict(row)
-            if isinstance(row, tuple) and hasattr(row, "_asdict"):  # a NamedTuple
-                return row._asdict()
-            return {"value": row}
+            return row._asdict() if hasattr(row, "_asdict") else {"value": row}  # a NamedTuple
 
         snapshot = list(self.items())  # a live projector may commit meanwhile
         return pd.DataFrame(
