@@ -261,7 +261,9 @@ class InMemoryEventStore:
                     self._encoded += 1
             self._streams[stream_id] = stream
             receipt = Receipt(stream_id, len(stream), len(self._log), causation_id)
-        notify_subscribers(self._subscribers.current, receipt.position)
+        subscribers = self._subscribers.current
+        if subscribers:
+            notify_subscribers(subscribers, receipt.position)
         return receipt
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:

@@ -36,7 +36,7 @@ class SequentialIds:
         with self._lock:
             self._last += 1
             number = self._last
-        return f"{self.prefix}-{number:0{self._width}d}"
+        return f"{self.prefix}-{str(number).zfill(self._width)}"
 
     def __repr__(self) -> str:
         return f"SequentialIds({self.prefix!r})"
