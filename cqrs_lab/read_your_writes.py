@@ -5,7 +5,9 @@ The write side knows nothing of read models: a command bus returns a
 two sides one layer up. :func:`dispatch` hands the command to the bus and, when asked for
 ``consistency="strong"``, waits on a :class:`~cqrs_lab.consistency.ConsistencyWaiter` for the
 receipt's position. The command has succeeded either way; the result says whether the read
-models caught up in time, in one shape whatever happened.
+models caught up in time, in one shape whatever happened: a wait that timed out, or that met a
+projector stopped on a failure, is reported in the result and never raised, so that a caller
+does not take a committed command for a failed one and send it again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from enum import StrEnum
 
 from cqrs_lab.command_bus import CommandBus
 from cqrs_lab.consistency import ConsistencyWaiter, OnTimeout, WaitResult
-from cqrs_lab.errors import InvalidArgumentError, parse_choice
+from cqrs_lab.errors import InvalidArgumentError, ProjectorStoppedError, parse_choice
 from cqrs_lab.messages import Command, Receipt
 
 __all__ = ["Consistency", "Dispatched", "dispatch"]
@@ -37,7 +39,11 @@ class Dispatched:
 
     receipt: Receipt
     wait: WaitResult | None = field(default=None, repr=False)
-    """None after an eventual dispatch (nothing was waited for)."""
+    """None after an eventual dispatch (nothing was waited for), or when the wait was cut short
+    by a stopped projector (see :attr:`stopped`)."""
+    stopped: ProjectorStoppedError | None = field(default=None, repr=False)
+    """After a strong dispatch: why the read models will not catch up, if a projector they
+    wait for has stopped on a failure (the wait ended at once); None otherwise."""
 
     @property
     def position(self) -> int:
@@ -47,6 +53,8 @@ class Dispatched:
     @property
     def caught_up(self) -> bool | None:
         """After a strong dispatch, whether the read models caught up in time; None otherwise."""
+        if self.stopped is not None:
+            return False
         return None if self.wait is None else self.wait.reached
 
 
@@ -65,7 +73,8 @@ def dispatch(
 
     The arguments are checked before the command runs, so a mistake here appends nothing.
     ``projections`` names the read models to wait for (default: all the waiter watches); a
-    wait that times out is reported in the result (``caught_up`` False), not raised.
+    wait that times out, or meets a projector stopped on a failure (``stopped``), is reported
+    in the result (``caught_up`` False), not raised: the command is committed either way.
     ``command_id`` and ``correlation_id`` go to :meth:`CommandBus.dispatch`.
     """
     mode = parse_choice(Consistency, consistency, "consistency")
@@ -81,10 +90,13 @@ def dispatch(
     receipt = commands.dispatch(command, command_id=command_id, correlation_id=correlation_id)
     if mode is Consistency.EVENTUAL or waiter is None:
         return Dispatched(receipt)
-    wait = waiter.wait(
-        receipt.position,
-        timeout=timeout,
-        projections=projections,
-        on_timeout=OnTimeout.RETURN_STALE,
-    )
+    try:
+        wait = waiter.wait(
+            receipt.position,
+            timeout=timeout,
+            projections=projections,
+            on_timeout=OnTimeout.RETURN_STALE,
+        )
+    except ProjectorStoppedError as stopped:
+        return Dispatched(receipt, stopped=stopped)  # committed: say why it is not readable yet
     return Dispatched(receipt, wait)

@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from cqrs_lab.examples.orders import build_order_system
-from cqrs_lab.examples.orders.events import OrderCreated
+from cqrs_lab.examples.orders.events import OrderCreated, OrderItemAdded
 from cqrs_lab.examples.orders.http import ApiSettings, OrderBackend, create_app
 from cqrs_lab.examples.orders.http_routes import router
 from cqrs_lab.examples.orders.queries import MAX_PAGE
@@ -80,6 +80,7 @@ def test_create_answers_201_with_the_order_id_and_the_receipt_position(
         "command_id": first.json()["command_id"],
         "consistency": "eventual",
         "consistent": None,
+        "projector_stopped": None,
     }
     assert first.json()["command_id"]
     assert (second.json()["order_id"], second.json()["position"]) == ("order-0002", 2)
@@ -114,6 +115,22 @@ def test_a_strong_write_that_times_out_says_so_and_still_succeeds(
     assert client.get(f"/orders/{order_id}").status_code == 404  # stale: not projected yet
     backend.projector.catch_up()
     assert client.get(f"/orders/{order_id}").status_code == 200
+
+
+def test_a_strong_write_behind_a_stopped_projector_says_why_at_once_and_still_succeeds(
+    backend: OrderBackend, client: TestClient
+) -> None:
+    ghost = OrderItemAdded(order_id="order-ghost", product_id="tea", quantity=1, price=1.0)
+    backend.projector.store.append("order-ghost", [ghost])  # an item for an order never created
+
+    response = client.post("/orders", json=order_body(), params=STRONG)
+
+    assert response.status_code == 201, "the order is stored: the client must not send it again"
+    body = response.json()
+    assert body["consistent"] is False
+    assert "projector 'order_views' has stopped" in body["projector_stopped"]
+    assert "failed on event 1 (OrderItemAdded)" in body["projector_stopped"]
+    assert backend.projector.store.head == 2
 
 
 def test_add_item_changes_the_order(client: TestClient) -> None:

@@ -207,3 +207,17 @@ def test_a_projection_that_fails_stops_before_the_event_and_exits_one(
     assert projector.process.returncode == 1
     assert "projection 'order_views' failed on event 2 (OrderItemAdded)" in projector.stderr
     store.db.close()
+
+    # an API process is told of the stop, recorded by the projector process, and does not wait
+    system = build_postgres_order_system(PostgresDatabase(postgres_url, schema=schema))
+    try:
+        written = system.dispatch(
+            CreateOrder(customer_id="bob", items=(OrderLine(product_id="t", quantity=1, price=1),)),
+            consistency="strong",
+            timeout=LINE_TIMEOUT,
+        )
+        assert written.caught_up is False and written.stopped is not None, "told, not timed out"
+        assert "in another process stopped at checkpoint 1" in str(written.stopped)
+        assert system.store.head == 3, "the command is stored all the same"
+    finally:
+        system.close()

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from readside_support import OtherCounts, TagCounts, Tagged, new_store
+from readside_support import OtherCounts, PoisonAware, TagCounts, Tagged, new_store
 
 from cqrs_lab.clock import ManualClock
 from cqrs_lab.command_bus import CommandBus
 from cqrs_lab.consistency import ConsistencyWaiter, WaitResult
-from cqrs_lab.errors import DomainError, InvalidArgumentError
+from cqrs_lab.errors import DomainError, InvalidArgumentError, ProjectionFailedError
 from cqrs_lab.event_store import InMemoryEventStore
 from cqrs_lab.examples.orders import CreateOrder, GetOrderById, OrderLine, build_order_system
 from cqrs_lab.ids import SequentialIds
@@ -164,6 +164,24 @@ def test_a_domain_error_in_a_strong_dispatch_propagates_and_nothing_is_waited_fo
         dispatch(bus, waiter, AddTag(tag=""), consistency="strong", timeout=GENEROUS)
 
     assert store.head == 0
+
+
+def test_a_strong_dispatch_meeting_a_stopped_projector_says_why_and_kept_the_command(
+    bus: CommandBus, store: InMemoryEventStore, clock: ManualClock
+) -> None:
+    projector = Projector(store, PoisonAware())
+    waiter = ConsistencyWaiter(store, [projector], clock=clock)
+    dispatch(bus, waiter, AddTag(tag="poison"))
+    with pytest.raises(ProjectionFailedError):
+        projector.catch_up()  # stops on the poison event, at checkpoint 0
+
+    result = dispatch(bus, waiter, AddTag(tag="a"), consistency="strong", timeout=GENEROUS)
+
+    assert store.head == 2, "the command was committed: the caller must not send it again"
+    assert result.caught_up is False and result.wait is None
+    assert result.stopped is not None and result.stopped.projector == "tag_counts"
+    assert "cannot wait for position 2" in str(result.stopped)
+    assert isinstance(result.stopped.__cause__, ProjectionFailedError)
 
 
 # -- mistakes are refused before anything is appended -----------------------------------------

@@ -28,6 +28,7 @@ from cqrs_lab.errors import InvalidArgumentError, StoreUnavailableError
 __all__ = [
     "CHECKPOINTS_CHANNEL",
     "EVENTS_CHANNEL",
+    "FAILURES_CHANNEL",
     "PostgresDatabase",
     "is_postgres_url",
     "unavailable",
@@ -38,6 +39,10 @@ EVENTS_CHANNEL: Final = "cqrs_lab_events"
 
 CHECKPOINTS_CHANNEL: Final = "cqrs_lab_checkpoints"
 """Base name of the channel a read model notifies with ``name:position`` after each commit."""
+
+FAILURES_CHANNEL: Final = "cqrs_lab_failures"
+"""Base name of the channel that carries a projector's name when its failure is recorded or
+cleared."""
 
 _URL = re.compile(r"postgres(ql)?://", re.IGNORECASE)
 

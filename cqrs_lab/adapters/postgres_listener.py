@@ -9,9 +9,9 @@ listened are lost, so whoever relies on them re-reads the state then (a projecto
 from its checkpoint, a waiter re-reads checkpoints).
 
 :class:`RemoteCheckpoint` is a projection seen from another process: its name, its checkpoint,
-and checkpoint notifications -- what a
+checkpoint notifications, and the failure its projector recorded if it stopped -- what a
 :class:`~cqrs_lab.consistency.ConsistencyWaiter` needs to wait for a receipt's position in an
-API process while the projector runs elsewhere.
+API process while the projector runs elsewhere, and to stop waiting at once when it cannot come.
 """
 
 from __future__ import annotations
@@ -27,7 +27,13 @@ from psycopg import sql
 from cqrs_lab.adapters.postgres_database import (
     CHECKPOINTS_CHANNEL,
     EVENTS_CHANNEL,
+    FAILURES_CHANNEL,
     PostgresDatabase,
+)
+from cqrs_lab.adapters.postgres_failures import (
+    RemoteProjectorError,
+    create_failures_table,
+    read_failure,
 )
 from cqrs_lab.adapters.postgres_read_model import read_checkpoint
 from cqrs_lab.errors import InvalidArgumentError, StoreUnavailableError
@@ -58,10 +64,12 @@ class PostgresListener:
         self.max_delay = max_delay
         self.events_channel = database.channel(EVENTS_CHANNEL)
         self.checkpoints_channel = database.channel(CHECKPOINTS_CHANNEL)
+        self.failures_channel = database.channel(FAILURES_CHANNEL)
         # a channel of this listener's own, which stop() notifies to end the wait at once
         self._control_channel = f"cqrs_lab_listener_{uuid.uuid4().hex}"
         self._on_append: list[Callable[[int], None]] = []
         self._on_checkpoint: list[Callable[[str, int], None]] = []
+        self._on_failure_change: list[Callable[[str], None]] = []
         self._on_connect: list[Callable[[], None]] = []
         self._stopping = threading.Event()
         self._listening = threading.Event()
@@ -76,6 +84,11 @@ class PostgresListener:
     def on_checkpoint(self, callback: Callable[[str, int], None]) -> None:
         """Call ``callback(name, position)`` when any process commits a read model's batch."""
         self._on_checkpoint = [*self._on_checkpoint, callback]
+
+    def on_failure_change(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(name)`` when any process records or clears projector ``name``'s
+        failure (see :mod:`~cqrs_lab.adapters.postgres_failures`)."""
+        self._on_failure_change = [*self._on_failure_change, callback]
 
     def on_connect(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` each time LISTEN is in place: at start, and after a lost
@@ -126,6 +139,7 @@ class PostgresListener:
                     for channel in (
                         self.events_channel,
                         self.checkpoints_channel,
+                        self.failures_channel,
                         self._control_channel,
                     ):
                         connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
@@ -162,6 +176,9 @@ class PostgresListener:
             if name and position_text.isdigit():
                 for on_checkpoint in self._on_checkpoint:
                     on_checkpoint(name, int(position_text))
+        elif channel == self.failures_channel and payload:
+            for on_failure_change in self._on_failure_change:
+                on_failure_change(payload)
 
     def __repr__(self) -> str:
         return f"PostgresListener({self.db.safe_url!r}, running={self.running})"
@@ -172,8 +189,9 @@ class RemoteCheckpoint:
 
     Its :attr:`checkpoint` follows the checkpoint notifications (never moving back, except
     when a ``clear()`` resets it to 0), and is read from the table each time the listener
-    connects. It is a :class:`~cqrs_lab.consistency.Waitable`; build it before starting the
-    listener.
+    connects. Its :attr:`failure` is what the projector recorded when it stopped (see
+    :mod:`~cqrs_lab.adapters.postgres_failures`), read on each failures notification. It is a
+    :class:`~cqrs_lab.consistency.Waitable`; build it before starting the listener.
     """
 
     def __init__(self, database: PostgresDatabase, name: str, listener: PostgresListener) -> None:
@@ -181,8 +199,12 @@ class RemoteCheckpoint:
         self.name = name
         self._lock = threading.Lock()
         self._listeners: list[Callable[[str, int], None]] = []
+        self._failure_listeners: list[Callable[[str, BaseException], None]] = []
         self._checkpoint = 0
+        self._failure: RemoteProjectorError | None = None
+        create_failures_table(database)
         listener.on_checkpoint(self._heard)
+        listener.on_failure_change(self._failure_changed)
         listener.on_connect(self.refresh)
         if listener.running:
             self.refresh()
@@ -193,8 +215,9 @@ class RemoteCheckpoint:
         return self._checkpoint
 
     def refresh(self) -> None:
-        """Read the checkpoint from the table (each time the listener connects)."""
+        """Read the checkpoint and the failure (each time the listener connects)."""
         self._heard(self.name, read_checkpoint(self.db, self.name))
+        self._failure_changed(self.name)
 
     def _heard(self, name: str, position: int) -> None:
         if name != self.name:
@@ -215,19 +238,32 @@ class RemoteCheckpoint:
 
         return unsubscribe
 
+    def _failure_changed(self, name: str) -> None:
+        if name != self.name:
+            return
+        failure = read_failure(self.db, self.name)  # recorded, or cleared by a restart
+        with self._lock:
+            self._failure = failure
+        if failure is not None:
+            for listener in self._failure_listeners:
+                listener(self.name, failure)
+
     @property
-    def failure(self) -> BaseException | None:
-        """Always None: a projector in another process does not announce its failures here
-        (it exits, saying why); a wait for it times out instead."""
-        return None
+    def failure(self) -> RemoteProjectorError | None:
+        """What the projector recorded when it stopped on a failure; None while it runs."""
+        return self._failure
 
     def on_failure(self, listener: Callable[[str, BaseException], None]) -> Callable[[], None]:
-        """Accepted for the waiter's sake, never called (see :attr:`failure`)."""
-        return _nothing_to_undo
+        """Call ``listener(name, failure)`` when the projector records a failure; returns an
+        unsubscriber."""
+        self._failure_listeners = [*self._failure_listeners, listener]
+
+        def unsubscribe() -> None:
+            self._failure_listeners = [
+                item for item in self._failure_listeners if item is not listener
+            ]
+
+        return unsubscribe
 
     def __repr__(self) -> str:
         return f"RemoteCheckpoint({self.name!r}, checkpoint={self.checkpoint})"
-
-
-def _nothing_to_undo() -> None:
-    """The unsubscriber of a listener that is never called."""

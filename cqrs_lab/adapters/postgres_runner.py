@@ -9,6 +9,9 @@ hears an append (from any process), then runs each projector batch by batch up t
 - A SIGKILL cuts a batch short, but a batch is one transaction with its checkpoint (see
   :class:`~cqrs_lab.adapters.postgres_read_model.PostgresReadModel`): the next run resumes
   from the checkpoint, and nothing is lost or applied twice.
+- A projection that fails on an event stops its projector there; the runner records the
+  failure in the ``projector_failures`` table (:mod:`~cqrs_lab.adapters.postgres_failures`), so
+  that waiters in other processes stop waiting at once, and clears it when it starts again.
 - A lost connection is not fatal: the batch in flight is rolled back by the server, the
   runner waits a growing delay, and tries again from the checkpoint; the listener reconnects
   on its own and wakes the runner, since appends made meanwhile were not announced.
@@ -20,6 +23,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from cqrs_lab.adapters.postgres_failures import (
+    clear_failure,
+    create_failures_table,
+    record_failure,
+)
 from cqrs_lab.adapters.postgres_listener import PostgresListener
 from cqrs_lab.errors import InvalidArgumentError, ProjectionFailedError, StoreUnavailableError
 from cqrs_lab.projector import Projector
@@ -37,7 +45,8 @@ class ProjectorRunner:
         retry_delay: seconds to wait after a lost connection before trying again, doubled up
             to ``max_delay`` while the database stays away.
         on_failure: called with the error when a projection fails on an event and its policy
-            stops the projector there (it then waits for a fix; the others go on).
+            stops the projector there (it then waits for a fix; the others go on), after the
+            failure is recorded for other processes to see.
     """
 
     def __init__(
@@ -68,6 +77,7 @@ class ProjectorRunner:
         self._pending = True  # catch up once at start, whatever was announced before
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        create_failures_table(listener.db)
         listener.on_append(self._on_append)
         listener.on_connect(self._on_connect)
 
@@ -89,9 +99,16 @@ class ProjectorRunner:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
-        """Start listening, then run in a background thread until :meth:`stop`."""
+        """Start listening, then run in a background thread until :meth:`stop`.
+
+        A failure an earlier run recorded is cleared first, for each projector not stopped now
+        (a new process, or one that was resumed): it tries that event again.
+        """
         if self.running:
             return
+        for projector in self.projectors:
+            if projector.failure is None:
+                clear_failure(self.listener.db, projector.name)
         self._stopping.clear()
         self._pending = True
         self.listener.start()
@@ -135,12 +152,20 @@ class ProjectorRunner:
                 moved = projector.run_batch()
             except ProjectionFailedError as error:
                 self.failures.append(error)
+                self._record(projector, error)
                 if self.on_failure is not None:
                     self.on_failure(error)
                 return
             if moved == 0:
                 return
             self.batches += 1
+
+    def _record(self, projector: Projector[Any], error: ProjectionFailedError) -> None:
+        try:
+            record_failure(self.listener.db, projector.name, projector.checkpoint, error)
+        except StoreUnavailableError as lost:
+            # the stop stands; other processes' waiters are not told and will time out
+            self.failures.append(lost)
 
     def __enter__(self) -> ProjectorRunner:
         self.start()

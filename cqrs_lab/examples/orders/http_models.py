@@ -119,6 +119,12 @@ class WriteResponse(BaseModel):
         description="strong writes: whether the read model caught up within the timeout; "
         "null for eventual writes"
     )
+    projector_stopped: str | None = Field(
+        default=None,
+        description="strong writes: why the read model will not catch up, when its projector "
+        "has stopped on a failure (the write is stored all the same: do not send it again); "
+        "null otherwise",
+    )
 
 
 class ErrorMessage(BaseModel):

@@ -118,6 +118,7 @@ def _dispatch(backend: OrderBackend, command: Command, options: WriteOptions) ->
         command_id=receipt.command_id,
         consistency=options.consistency,
         consistent=result.caught_up,
+        projector_stopped=None if result.stopped is None else str(result.stopped),
     )
 
 
