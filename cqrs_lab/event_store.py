@@ -132,6 +132,12 @@ def check_append_arguments(stream_id: str, events: Sequence[Any], expected_versi
         )
 
 
+def check_from_version(from_version: int) -> None:
+    """Reject a malformed ``read_stream`` (shared by every store)."""
+    if from_version < 1:
+        raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
+
+
 def check_read_arguments(after_position: int, limit: int | None) -> None:
     """Reject a malformed ``read_all`` (shared by every store)."""
     if after_position < 0:
@@ -268,8 +274,7 @@ class InMemoryEventStore:
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         """Events of one stream from ``from_version`` (inclusive); empty if there is none."""
-        if from_version < 1:
-            raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
+        check_from_version(from_version)
         with self._lock:
             records = self._streams.get(stream_id, [])[from_version - 1 :]
         return self._decoded(records)
