@@ -59,11 +59,10 @@ def read_checkpoint(database: PostgresDatabase, name: str) -> int:
 class PostgresReadModel(SqlReadModel[Row]):
     """A :class:`~cqrs_lab.projection.ReadModel` whose rows are a PostgreSQL table.
 
-    Subclasses set ``default_table``, ``key_column``, ``columns`` (every column, the key
-    included, in the order :meth:`to_columns` returns them) and ``ddl`` (statements creating the
-    table and its indexes, ``{table}`` standing for the table name), and implement
-    :meth:`to_columns` and :meth:`from_columns`. The statements, the plain reads and the
-    splitting of changes come from :class:`~cqrs_lab.adapters.sql_read_model.SqlReadModel`.
+    Safe for several processes: a commit locks the model's checkpoint row first (see above). A
+    subclass describes its table with the class attributes of
+    :class:`~cqrs_lab.adapters.sql_read_model.SqlReadModel`, which also writes the statements,
+    and implements :meth:`to_columns` and :meth:`from_columns`.
 
     Args:
         database: a ``postgresql://`` URL, or a
@@ -113,9 +112,10 @@ class PostgresReadModel(SqlReadModel[Row]):
         return self.db.fetchall(self._select_all)
 
     def commit(self, position: int, changes: Changes) -> bool:
-        """Apply ``changes`` and move the checkpoint to ``position`` in one transaction.
+        """Lock the checkpoint's row, write ``changes``, move it to ``position`` and notify.
 
-        Returns False, changing nothing, when ``position`` is not past the checkpoint.
+        All in one transaction. Returns False, changing nothing, when ``position`` is not past
+        the checkpoint: a batch delivered again, or one a second projector process applied first.
         """
         upserts, deletes = self._statements(changes)  # a row that cannot be stored fails here
         with self.db.transaction(f"committing {self.name} up to {position}") as connection:

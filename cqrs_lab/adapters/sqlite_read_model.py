@@ -67,11 +67,11 @@ def read_checkpoint(connection: sqlite3.Connection, name: str) -> int:
 class SqliteReadModel(SqlReadModel[Row]):
     """A :class:`~cqrs_lab.projection.ReadModel` whose rows are a SQLite table.
 
-    Subclasses set ``default_table``, ``key_column``, ``columns`` (every column, the key
-    included, in the order :meth:`to_columns` returns them) and ``ddl`` (statements creating the
-    table and its indexes, ``{table}`` standing for the table name), and implement
-    :meth:`to_columns` and :meth:`from_columns`. The statements, the plain reads and the
-    splitting of changes come from :class:`~cqrs_lab.adapters.sql_read_model.SqlReadModel`.
+    Its rows and its checkpoint share one database, so one transaction covers both; built on the
+    event store's own :class:`~cqrs_lab.adapters.sqlite_database.SqliteDatabase`, it can even
+    share the append's transaction (:meth:`commit_in`). A subclass describes its table with the
+    class attributes of :class:`~cqrs_lab.adapters.sql_read_model.SqlReadModel`, which also
+    writes the statements, and implements :meth:`to_columns` and :meth:`from_columns`.
 
     Args:
         database: a file path, ``":memory:"``, a connection, or a
@@ -115,9 +115,10 @@ class SqliteReadModel(SqlReadModel[Row]):
         return iter([(key, row) for key, row in zip(self.keys(), self.rows(), strict=True)])
 
     def commit(self, position: int, changes: Changes) -> bool:
-        """Apply ``changes`` and move the checkpoint to ``position`` in one transaction.
+        """In one transaction: read the checkpoint, write ``changes``, move it to ``position``.
 
-        Returns False, changing nothing, when ``position`` is not past the checkpoint.
+        Returns False, changing nothing, when ``position`` is not past the checkpoint: a batch
+        delivered again.
         """
         upserts, deletes = self._statements(changes)  # a row that cannot be stored fails here
         with self.db.transaction() as connection:
