@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING, Any, Final, Self
 from cqrs_lab.clock import Clock, SystemClock
 from cqrs_lab.codec import EncodedEvent, EventCodec
 from cqrs_lab.errors import InvalidArgumentError, UnknownEventTypeError
-from cqrs_lab.event_store import ANY_VERSION, check_append_arguments, log_frame, provenance
+from cqrs_lab.event_store import (
+    ANY_VERSION,
+    check_append_arguments,
+    checked_encoded,
+    log_frame,
+    provenance,
+)
 from cqrs_lab.messages import CommandEnvelope, Event, Metadata, Receipt, RecordedEvent
 from cqrs_lab.subscriptions import Subscriber, Subscribers, notify_subscribers
 from cqrs_lab.upcasting import EventRegistry
@@ -136,12 +142,8 @@ class SqlEventStore(ABC):
         They are stored as given and upcast to the current schema on every read. The type must
         be known to the registry.
         """
-        encoded = list(events)
-        check_append_arguments(stream_id, encoded, expected_version)
-        rows: list[EventRow] = []
-        for item in encoded:
-            checked = self.codec.checked(item)
-            rows.append((checked.type_name, checked.schema_version, self.codec.dumps(checked)))
+        encoded = checked_encoded(self.codec, stream_id, events, expected_version)
+        rows = [(e.type_name, e.schema_version, self.codec.dumps(e)) for e in encoded]
         ids = provenance(metadata, cause)
         return self._append(stream_id, rows, expected_version, ids)
 
