@@ -132,6 +132,21 @@ def check_append_arguments(stream_id: str, events: Sequence[Any], expected_versi
         )
 
 
+def checked_encoded(
+    codec: EventCodec, stream_id: str, events: Iterable[EncodedEvent], expected_version: int
+) -> list[EncodedEvent]:
+    """The events of an ``append_encoded``, checked and held as plain JSON data (every store)."""
+    encoded = list(events)
+    check_append_arguments(stream_id, encoded, expected_version)
+    return [codec.checked(item) for item in encoded]
+
+
+def check_from_version(from_version: int) -> None:
+    """Reject a malformed ``read_stream`` (shared by every store)."""
+    if from_version < 1:
+        raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
+
+
 def check_read_arguments(after_position: int, limit: int | None) -> None:
     """Reject a malformed ``read_all`` (shared by every store)."""
     if after_position < 0:
@@ -222,9 +237,7 @@ class InMemoryEventStore:
         They are stored as given and decoded -- upcast to the current schema -- on every read, so
         an upcaster registered later applies to them too. The type must be known to the registry.
         """
-        encoded = list(events)
-        check_append_arguments(stream_id, encoded, expected_version)
-        encoded = [self.codec.checked(item) for item in encoded]  # JSON data, as SQLite keeps
+        encoded = checked_encoded(self.codec, stream_id, events, expected_version)
         correlation, causation = provenance(metadata, cause)
         return self._append(stream_id, encoded, expected_version, correlation, causation)
 
@@ -268,8 +281,7 @@ class InMemoryEventStore:
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         """Events of one stream from ``from_version`` (inclusive); empty if there is none."""
-        if from_version < 1:
-            raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
+        check_from_version(from_version)
         with self._lock:
             records = self._streams.get(stream_id, [])[from_version - 1 :]
         return self._decoded(records)

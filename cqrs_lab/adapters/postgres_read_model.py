@@ -17,15 +17,13 @@ Keys are listed in code-point order (``COLLATE "C"``), as Python sorts them.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from psycopg import Connection
 
 from cqrs_lab.adapters.postgres_database import CHECKPOINTS_CHANNEL, PostgresDatabase
-from cqrs_lab.adapters.sqlite_database import check_identifier
-from cqrs_lab.errors import InvalidArgumentError
+from cqrs_lab.adapters.sql_read_model import SqlReadModel
 from cqrs_lab.projection import Changes
 
 if TYPE_CHECKING:
@@ -58,14 +56,13 @@ def read_checkpoint(database: PostgresDatabase, name: str) -> int:
     return int(row[0]) if row else 0
 
 
-class PostgresReadModel(ABC, Generic[Row]):
+class PostgresReadModel(SqlReadModel[Row]):
     """A :class:`~cqrs_lab.projection.ReadModel` whose rows are a PostgreSQL table.
 
-    Subclasses set ``default_table``, ``key_column``, ``columns`` (every column, the key
-    included, in the order :meth:`to_columns` returns them) and ``ddl`` (statements creating the
-    table and its indexes, ``{table}`` standing for the table name), and implement
-    :meth:`to_columns` and :meth:`from_columns`. Names are checked to be plain identifiers before
-    they are formatted into a statement; values are always bound.
+    Safe for several processes: a commit locks the model's checkpoint row first (see above). A
+    subclass describes its table with the class attributes of
+    :class:`~cqrs_lab.adapters.sql_read_model.SqlReadModel`, which also writes the statements,
+    and implements :meth:`to_columns` and :meth:`from_columns`.
 
     Args:
         database: a ``postgresql://`` URL, or a
@@ -74,10 +71,7 @@ class PostgresReadModel(ABC, Generic[Row]):
         table: another table than ``default_table``, e.g. for a blue/green rebuild beside it.
     """
 
-    default_table: ClassVar[str] = ""
-    key_column: ClassVar[str] = "key"
-    columns: ClassVar[tuple[str, ...]] = ()
-    ddl: ClassVar[tuple[str, ...]] = ()
+    db: PostgresDatabase
 
     def __init__(
         self,
@@ -88,64 +82,22 @@ class PostgresReadModel(ABC, Generic[Row]):
     ) -> None:
         self.db = database if isinstance(database, PostgresDatabase) else PostgresDatabase(database)
         self._owns_db = self.db is not database
-        self.table = check_identifier(table or self.default_table)
-        self.name = name or self.table
+        super().__init__(name=name, table=table, mark="%s", collate="C")
         self.channel = self.db.channel(CHECKPOINTS_CHANNEL)
-        key = check_identifier(self.key_column)
-        names = [check_identifier(column) for column in self.columns]
-        if key not in names:
-            raise InvalidArgumentError(
-                f"{type(self).__name__}.columns must include the key column {key!r}, found {names}"
-            )
-        listed = ", ".join(names)
-        marks = ", ".join("%s" for _ in names)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in names if c != key) or f"{key} = {key}"
-        table_name = self.table
-        self._select_one = f"SELECT {listed} FROM {table_name} WHERE {key} = %s"
-        self._select_all = f'SELECT {listed} FROM {table_name} ORDER BY {key} COLLATE "C"'
-        self._select_keys = f'SELECT {key} FROM {table_name} ORDER BY {key} COLLATE "C"'
-        self._count = f"SELECT COUNT(*) FROM {table_name}"
-        self._upsert = (
-            f"INSERT INTO {table_name} ({listed}) VALUES ({marks}) "
-            f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
-        )
-        self._delete = f"DELETE FROM {table_name} WHERE {key} = %s"
-        self._delete_all = f"DELETE FROM {table_name}"
-        with self.db.schema_transaction(f"creating the table {table_name}") as connection:
+        with self.db.schema_transaction(f"creating the table {self.table}") as connection:
             connection.execute(CHECKPOINTS_SCHEMA)
             for statement in self.ddl:
-                connection.execute(statement.format(table=table_name))
+                connection.execute(statement.format(table=self.table))
             # the row the commits lock; present from the start, so FOR UPDATE always finds it
             connection.execute(_ENSURE_CHECKPOINT, (self.name,))
-
-    @abstractmethod
-    def to_columns(self, key: str, row: Row) -> tuple[Any, ...]:
-        """The values of ``columns`` for ``row`` stored under ``key``, in order."""
-
-    @abstractmethod
-    def from_columns(self, values: tuple[Any, ...]) -> Row:
-        """The row whose column values (in ``columns`` order) are ``values``."""
 
     @property
     def checkpoint(self) -> int:
         """The position of the last event the rows reflect (0: none)."""
         return read_checkpoint(self.db, self.name)
 
-    def get(self, key: str) -> Row | None:
-        """The row stored under ``key``, or ``None``."""
-        values = self.db.fetchone(self._select_one, (key,))
-        return None if values is None else self.from_columns(values)
-
-    def __len__(self) -> int:
-        row = self.db.fetchone(self._count)
-        return int(row[0]) if row else 0
-
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.get(key) is not None
-
-    def keys(self) -> list[str]:
-        """Every key, sorted."""
-        return [row[0] for row in self.db.fetchall(self._select_keys)]
 
     def rows(self) -> list[Row]:
         """Every row, in key order."""
@@ -160,9 +112,10 @@ class PostgresReadModel(ABC, Generic[Row]):
         return self.db.fetchall(self._select_all)
 
     def commit(self, position: int, changes: Changes) -> bool:
-        """Apply ``changes`` and move the checkpoint to ``position`` in one transaction.
+        """Lock the checkpoint's row, write ``changes``, move it to ``position`` and notify.
 
-        Returns False, changing nothing, when ``position`` is not past the checkpoint.
+        All in one transaction. Returns False, changing nothing, when ``position`` is not past
+        the checkpoint: a batch delivered again, or one a second projector process applied first.
         """
         upserts, deletes = self._statements(changes)  # a row that cannot be stored fails here
         with self.db.transaction(f"committing {self.name} up to {position}") as connection:
@@ -181,17 +134,6 @@ class PostgresReadModel(ABC, Generic[Row]):
         upserts, deletes = self._statements(changes)
         with self.db.transaction(f"replaying into {self.name}") as connection:
             self._write(connection, upserts, deletes)
-
-    def _statements(self, changes: Changes) -> tuple[list[tuple[Any, ...]], list[tuple[str]]]:
-        upserts: list[tuple[Any, ...]] = []
-        deletes: list[tuple[str]] = []
-        to_columns = self.to_columns
-        for key, row in changes.items():
-            if row is None:
-                deletes.append((key,))
-            else:
-                upserts.append(to_columns(key, row))
-        return upserts, deletes
 
     def _write(
         self,
@@ -220,11 +162,3 @@ class PostgresReadModel(ABC, Generic[Row]):
 
         frame = pd.DataFrame(self._all(), columns=list(self.columns))
         return frame.set_index(self.key_column)
-
-    def close(self) -> None:
-        """Close the connection pool if this model opened it."""
-        if self._owns_db:
-            self.db.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r}, table={self.table!r})"

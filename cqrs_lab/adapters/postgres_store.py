@@ -43,28 +43,19 @@ Usage (with a server)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from datetime import datetime
+from typing import Any, Final
 
 from psycopg import errors as pg_errors
 
 from cqrs_lab.adapters.postgres_database import EVENTS_CHANNEL, PostgresDatabase
-from cqrs_lab.clock import Clock, SystemClock
-from cqrs_lab.codec import EncodedEvent, EventCodec
-from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError, UnknownEventTypeError
-from cqrs_lab.event_store import (
-    ANY_VERSION,
-    check_append_arguments,
-    check_read_arguments,
-    log_frame,
-    provenance,
-)
-from cqrs_lab.messages import CommandEnvelope, Event, Metadata, Receipt, RecordedEvent
-from cqrs_lab.subscriptions import Subscriber, Subscribers, notify_subscribers
+from cqrs_lab.adapters.sql_events import EVENT_COLUMNS, EventRow, SqlEventStore, recorded_events
+from cqrs_lab.clock import Clock
+from cqrs_lab.codec import EncodedEvent
+from cqrs_lab.errors import ConcurrencyError
+from cqrs_lab.event_store import ANY_VERSION, check_from_version, check_read_arguments
+from cqrs_lab.messages import Event, Receipt, RecordedEvent
 from cqrs_lab.upcasting import EventRegistry
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["SCHEMA", "PostgresEventStore"]
 
@@ -89,10 +80,6 @@ SCHEMA: Final = (
 )
 """The log (``json`` keeps the data as written, and lets SQL look inside) and its head counter."""
 
-_COLUMNS: Final = (
-    "position, stream_id, stream_version, recorded_at, event_type, schema_version, data, "
-    "correlation_id, causation_id"
-)
 _HEAD: Final = "SELECT position FROM event_log_head"
 _TAKE_POSITIONS: Final = "UPDATE event_log_head SET position = position + %s RETURNING position"
 _VERSION: Final = "SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = %s"
@@ -102,14 +89,19 @@ _INSERT: Final = (
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _NOTIFY: Final = "SELECT pg_notify(%s, %s)"
-_READ_ALL: Final = f"SELECT {_COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s"
+_READ_ALL: Final = (
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s"
+)
 _READ_STREAM: Final = (
-    f"SELECT {_COLUMNS} FROM events WHERE stream_id = %s AND stream_version >= %s "
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = %s AND stream_version >= %s "
     "ORDER BY stream_version"
 )
 _STREAM_IDS: Final = "SELECT DISTINCT stream_id FROM events ORDER BY stream_id"
 
-_Row = tuple[str, int, str]  # event type, schema version, JSON text: what one insert needs
+
+def _as_stored(recorded_at: datetime) -> datetime:
+    """The time as read: psycopg returns a ``TIMESTAMPTZ`` as an aware datetime."""
+    return recorded_at
 
 
 def _scalar(row: tuple[Any, ...] | None) -> int:
@@ -117,8 +109,11 @@ def _scalar(row: tuple[Any, ...] | None) -> int:
     return int(row[0]) if row else 0
 
 
-class PostgresEventStore:
+class PostgresEventStore(SqlEventStore):
     """A thread- and process-safe event store in PostgreSQL, same contract as the in-memory one.
+
+    ``append`` and ``append_encoded`` (from :class:`~cqrs_lab.adapters.sql_events.SqlEventStore`)
+    check the events and turn them into rows; :meth:`_append` writes them in one transaction.
 
     Args:
         database: a ``postgresql://`` URL, or a
@@ -137,11 +132,7 @@ class PostgresEventStore:
     ) -> None:
         self.db = database if isinstance(database, PostgresDatabase) else PostgresDatabase(database)
         self._owns_db = self.db is not database
-        self.registry = registry or EventRegistry()
-        self.codec = EventCodec(self.registry)
-        self._clock: Clock = clock or SystemClock()
-        self._subscribers = Subscribers()
-        self._known_types: set[type[Event]] = set()
+        super().__init__(registry, clock)
         self.channel = self.db.channel(EVENTS_CHANNEL)
         with self.db.schema_transaction("creating the event tables") as connection:
             for statement in SCHEMA:
@@ -163,72 +154,10 @@ class PostgresEventStore:
         """Every stream id, sorted."""
         return [row[0] for row in self.db.fetchall(_STREAM_IDS)]
 
-    def append(
-        self,
-        stream_id: str,
-        events: Sequence[Event],
-        expected_version: int = ANY_VERSION,
-        *,
-        metadata: Metadata | None = None,
-        cause: CommandEnvelope[Any] | None = None,
-    ) -> Receipt:
-        """Append ``events`` to ``stream_id`` in one transaction if its version is as expected.
-
-        On a mismatch nothing is written and :class:`~cqrs_lab.errors.ConcurrencyError` tells
-        both versions; a lost connection raises
-        :class:`~cqrs_lab.errors.StoreUnavailableError` and leaves nothing half-written.
-        Subscribers are notified after the commit. The events' correlation and causation ids
-        come from ``metadata`` or from ``cause``, the envelope of the command they answer.
-        """
-        check_append_arguments(stream_id, events, expected_version)
-        rows: list[_Row] = []
-        for event in events:
-            if not isinstance(event, Event):
-                raise InvalidArgumentError(
-                    f"append to {stream_id!r} takes Event instances, found {type(event).__name__}"
-                )
-            if type(event) not in self._known_types:
-                self._learn(type(event))
-            encoded = self.codec.encode(event)
-            rows.append((encoded.type_name, encoded.schema_version, self.codec.dumps(encoded)))
-        ids = provenance(metadata, cause)  # checked after the events, as in every store
-        return self._append(stream_id, rows, expected_version, ids)
-
-    def _learn(self, event_type: type[Event]) -> None:
-        try:
-            known: type[Event] | None = self.registry.event_type(event_type.type_name)
-        except UnknownEventTypeError:
-            known = None
-        if known is not event_type:
-            self.registry.register(event_type)  # refuses a name taken by another class
-        self._known_types.add(event_type)
-
-    def append_encoded(
-        self,
-        stream_id: str,
-        events: Iterable[EncodedEvent],
-        expected_version: int = ANY_VERSION,
-        *,
-        metadata: Metadata | None = None,
-        cause: CommandEnvelope[Any] | None = None,
-    ) -> Receipt:
-        """Append events given as plain data (e.g. written by an older version of the code).
-
-        They are stored as given and upcast to the current schema on every read. The type must
-        be known to the registry.
-        """
-        encoded = list(events)
-        check_append_arguments(stream_id, encoded, expected_version)
-        rows: list[_Row] = []
-        for item in encoded:
-            checked = self.codec.checked(item)
-            rows.append((checked.type_name, checked.schema_version, self.codec.dumps(checked)))
-        ids = provenance(metadata, cause)
-        return self._append(stream_id, rows, expected_version, ids)
-
     def _append(
-        self, stream_id: str, rows: list[_Row], expected_version: int, ids: tuple[str, str]
+        self, stream_id: str, rows: list[EventRow], expected_version: int, ids: tuple[str, str]
     ) -> Receipt:
+        """Take positions, check the stream's version, insert ``rows`` and notify, in one go."""
         try:
             with self.db.transaction(f"appending to {stream_id!r}") as connection:
                 # first, so that appends take positions (and read versions) one at a time
@@ -252,15 +181,12 @@ class PostgresEventStore:
                 stream_id, expected_version, self.stream_version(stream_id)
             ) from None
         receipt = Receipt(stream_id, version + len(rows), position, ids[1])
-        subscribers = self._subscribers.current
-        if subscribers:
-            notify_subscribers(subscribers, position)
+        self.announce(position)
         return receipt
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         """Events of one stream from ``from_version`` (inclusive); empty if there is none."""
-        if from_version < 1:
-            raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
+        check_from_version(from_version)
         return self._records(self.db.fetchall(_READ_STREAM, (stream_id, from_version)))
 
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
@@ -272,44 +198,16 @@ class PostgresEventStore:
         return self._records(self.db.fetchall(_READ_ALL, (after_position, limit)))  # NULL: all
 
     def _records(self, rows: list[tuple[Any, ...]]) -> list[RecordedEvent]:
-        decode = self.codec.decode
-        return [
-            RecordedEvent(
-                position,
-                stream,
-                version,
-                at,
-                event_type,
-                schema,
-                decode(EncodedEvent(event_type, schema, data)),  # psycopg parsed the JSON
-                corr,
-                caus,
-            )
-            for position, stream, version, at, event_type, schema, data, corr, caus in rows
-        ]
+        return recorded_events(rows, _as_stored, self._event)
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Call ``subscriber(head)`` after every append made through this object.
-
-        Appends by other processes are announced on the events channel instead (see
-        :class:`~cqrs_lab.adapters.postgres_listener.PostgresListener`).
-        """
-        return self._subscribers.add(subscriber)
-
-    def to_dataframe(self, after_position: int = 0, limit: int | None = None) -> pd.DataFrame:
-        """The log as a table, one row per event (see :func:`~cqrs_lab.event_store.log_frame`)."""
-        return log_frame(self.read_all(after_position, limit))
+    def _event(self, event_type: str, schema_version: int, data: Any) -> Event:
+        # psycopg parsed the JSON already: decode the data as it is
+        return self.codec.decode(EncodedEvent(event_type, schema_version, data))
 
     def close(self) -> None:
         """Close the connection pool if this store opened it."""
         if self._owns_db:
             self.db.close()
-
-    def __enter__(self) -> PostgresEventStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"PostgresEventStore({self.db.safe_url!r}, schema={self.db.schema!r})"

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from cqrs_lab.adapters.sqlite_database import SqliteDatabase, check_identifier, open_database
+from cqrs_lab.adapters.sql_read_model import SqlReadModel
+from cqrs_lab.adapters.sqlite_database import SqliteDatabase, open_database
 from cqrs_lab.errors import InvalidArgumentError
 from cqrs_lab.projection import Changes
 
@@ -64,14 +64,14 @@ def read_checkpoint(connection: sqlite3.Connection, name: str) -> int:
     return int(row[0]) if row else 0
 
 
-class SqliteReadModel(ABC, Generic[Row]):
+class SqliteReadModel(SqlReadModel[Row]):
     """A :class:`~cqrs_lab.projection.ReadModel` whose rows are a SQLite table.
 
-    Subclasses set ``default_table``, ``key_column``, ``columns`` (every column, the key
-    included, in the order :meth:`to_columns` returns them) and ``ddl`` (statements creating the
-    table and its indexes, ``{table}`` standing for the table name), and implement
-    :meth:`to_columns` and :meth:`from_columns`. Names are checked to be plain identifiers
-    before they are formatted into a statement; values are always bound.
+    Its rows and its checkpoint share one database, so one transaction covers both; built on the
+    event store's own :class:`~cqrs_lab.adapters.sqlite_database.SqliteDatabase`, it can even
+    share the append's transaction (:meth:`commit_in`). A subclass describes its table with the
+    class attributes of :class:`~cqrs_lab.adapters.sql_read_model.SqlReadModel`, which also
+    writes the statements, and implements :meth:`to_columns` and :meth:`from_columns`.
 
     Args:
         database: a file path, ``":memory:"``, a connection, or a
@@ -80,10 +80,7 @@ class SqliteReadModel(ABC, Generic[Row]):
         table: another table than ``default_table``, e.g. for a blue/green rebuild beside it.
     """
 
-    default_table: ClassVar[str] = ""
-    key_column: ClassVar[str] = "key"
-    columns: ClassVar[tuple[str, ...]] = ()
-    ddl: ClassVar[tuple[str, ...]] = ()
+    db: SqliteDatabase
 
     def __init__(
         self,
@@ -94,40 +91,11 @@ class SqliteReadModel(ABC, Generic[Row]):
     ) -> None:
         self.db = open_database(database)
         self._owns_db = self.db is not database
-        self.table = check_identifier(table or self.default_table)
-        self.name = name or self.table
-        key = check_identifier(self.key_column)
-        names = [check_identifier(column) for column in self.columns]
-        if key not in names:
-            raise InvalidArgumentError(
-                f"{type(self).__name__}.columns must include the key column {key!r}, found {names}"
-            )
-        listed = ", ".join(names)
-        marks = ", ".join("?" for _ in names)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in names if c != key) or f"{key} = {key}"
-        table_name = self.table
-        self._select_one = f"SELECT {listed} FROM {table_name} WHERE {key} = ?"
-        self._select_all = f"SELECT {listed} FROM {table_name} ORDER BY {key}"
-        self._select_keys = f"SELECT {key} FROM {table_name} ORDER BY {key}"
-        self._count = f"SELECT COUNT(*) FROM {table_name}"
-        self._upsert = (
-            f"INSERT INTO {table_name} ({listed}) VALUES ({marks}) "
-            f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
-        )
-        self._delete = f"DELETE FROM {table_name} WHERE {key} = ?"
-        self._delete_all = f"DELETE FROM {table_name}"
+        super().__init__(name=name, table=table, mark="?", collate=None)
         with self.db.transaction() as connection:
             connection.execute(CHECKPOINTS_SCHEMA)
             for statement in self.ddl:
-                connection.execute(statement.format(table=table_name))
-
-    @abstractmethod
-    def to_columns(self, key: str, row: Row) -> tuple[Any, ...]:
-        """The values of ``columns`` for ``row`` stored under ``key``, in order."""
-
-    @abstractmethod
-    def from_columns(self, values: tuple[Any, ...]) -> Row:
-        """The row whose column values (in ``columns`` order) are ``values``."""
+                connection.execute(statement.format(table=self.table))
 
     @property
     def checkpoint(self) -> int:
@@ -135,21 +103,8 @@ class SqliteReadModel(ABC, Generic[Row]):
         row = self.db.fetchone(_READ_CHECKPOINT, (self.name,))
         return int(row[0]) if row else 0
 
-    def get(self, key: str) -> Row | None:
-        """The row stored under ``key``, or ``None``."""
-        values = self.db.fetchone(self._select_one, (key,))
-        return None if values is None else self.from_columns(values)
-
-    def __len__(self) -> int:
-        row = self.db.fetchone(self._count)
-        return int(row[0]) if row else 0
-
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.db.fetchone(self._select_one, (key,)) is not None
-
-    def keys(self) -> list[str]:
-        """Every key, sorted."""
-        return [row[0] for row in self.db.fetchall(self._select_keys)]
 
     def rows(self) -> list[Row]:
         """Every row, in key order."""
@@ -160,9 +115,10 @@ class SqliteReadModel(ABC, Generic[Row]):
         return iter([(key, row) for key, row in zip(self.keys(), self.rows(), strict=True)])
 
     def commit(self, position: int, changes: Changes) -> bool:
-        """Apply ``changes`` and move the checkpoint to ``position`` in one transaction.
+        """In one transaction: read the checkpoint, write ``changes``, move it to ``position``.
 
-        Returns False, changing nothing, when ``position`` is not past the checkpoint.
+        Returns False, changing nothing, when ``position`` is not past the checkpoint: a batch
+        delivered again.
         """
         upserts, deletes = self._statements(changes)  # a row that cannot be stored fails here
         with self.db.transaction() as connection:
@@ -202,17 +158,6 @@ class SqliteReadModel(ABC, Generic[Row]):
         with self.db.transaction() as connection:
             self._write(connection, upserts, deletes)
 
-    def _statements(self, changes: Changes) -> tuple[list[tuple[Any, ...]], list[tuple[str]]]:
-        upserts: list[tuple[Any, ...]] = []
-        deletes: list[tuple[str]] = []
-        to_columns = self.to_columns
-        for key, row in changes.items():
-            if row is None:
-                deletes.append((key,))
-            else:
-                upserts.append(to_columns(key, row))
-        return upserts, deletes
-
     def _write(
         self,
         connection: sqlite3.Connection,
@@ -236,11 +181,3 @@ class SqliteReadModel(ABC, Generic[Row]):
 
         with self.db.lock:
             return pd.read_sql(self._select_all, self.db.connection, index_col=self.key_column)
-
-    def close(self) -> None:
-        """Close the database if this model opened it."""
-        if self._owns_db:
-            self.db.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r}, table={self.table!r})"

@@ -22,28 +22,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
+from cqrs_lab.adapters.sql_events import EVENT_COLUMNS, EventRow, SqlEventStore, recorded_events
 from cqrs_lab.adapters.sqlite_database import SqliteDatabase, open_database
-from cqrs_lab.clock import Clock, SystemClock
-from cqrs_lab.codec import EncodedEvent, EventCodec
-from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError, UnknownEventTypeError
-from cqrs_lab.event_store import (
-    ANY_VERSION,
-    NO_STREAM,
-    check_append_arguments,
-    check_read_arguments,
-    log_frame,
-    provenance,
-)
+from cqrs_lab.clock import Clock
+from cqrs_lab.errors import ConcurrencyError, InvalidArgumentError
+from cqrs_lab.event_store import ANY_VERSION, NO_STREAM, check_from_version, check_read_arguments
 from cqrs_lab.messages import CommandEnvelope, Event, Metadata, Receipt, RecordedEvent
-from cqrs_lab.subscriptions import Subscriber, Subscribers, notify_subscribers
 from cqrs_lab.upcasting import EventRegistry
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["SCHEMA", "SqliteEventStore"]
 
@@ -65,28 +54,27 @@ CREATE TABLE IF NOT EXISTS events (
 """
 """The log's table: position is the global position, (stream_id, stream_version) is unique."""
 
-_COLUMNS: Final = (
-    "position, stream_id, stream_version, recorded_at, event_type, schema_version, data, "
-    "correlation_id, causation_id"
-)
 _HEAD: Final = "SELECT COALESCE(MAX(position), 0) FROM events"
 _VERSION: Final = "SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = ?"
 _INSERT: Final = (
     "INSERT INTO events (stream_id, stream_version, recorded_at, event_type, schema_version, "
     "data, correlation_id, causation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_READ_ALL: Final = f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
+_READ_ALL: Final = (
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
+)
 _READ_STREAM: Final = (
-    f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? "
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? "
     "ORDER BY stream_version"
 )
 _STREAM_IDS: Final = "SELECT DISTINCT stream_id FROM events ORDER BY stream_id"
 
-_Row = tuple[str, int, str]  # event type, schema version, JSON data: what one insert needs
 
-
-class SqliteEventStore:
+class SqliteEventStore(SqlEventStore):
     """A thread-safe event store in a SQLite database, same contract as the in-memory store.
+
+    ``append`` and ``append_encoded`` (from :class:`~cqrs_lab.adapters.sql_events.SqlEventStore`)
+    check the events and turn them into rows; :meth:`_append` writes them in one transaction.
 
     Args:
         database: a file path, ``":memory:"``, an open :class:`sqlite3.Connection`, or a
@@ -108,11 +96,7 @@ class SqliteEventStore:
     ) -> None:
         self.db = open_database(database)
         self._owns_db = self.db is not database
-        self.registry = registry or EventRegistry()
-        self.codec = EventCodec(self.registry)
-        self._clock: Clock = clock or SystemClock()
-        self._subscribers = Subscribers()
-        self._known_types: set[type[Event]] = set()
+        super().__init__(registry, clock)
         with self.db.transaction() as connection:
             connection.execute(SCHEMA)
 
@@ -134,75 +118,10 @@ class SqliteEventStore:
         """Every stream id, sorted."""
         return [row[0] for row in self.db.fetchall(_STREAM_IDS)]
 
-    def append(
-        self,
-        stream_id: str,
-        events: Sequence[Event],
-        expected_version: int = ANY_VERSION,
-        *,
-        metadata: Metadata | None = None,
-        cause: CommandEnvelope[Any] | None = None,
-    ) -> Receipt:
-        """Append ``events`` to ``stream_id`` in one transaction if its version is as expected.
-
-        On a mismatch nothing is written and :class:`~cqrs_lab.errors.ConcurrencyError` tells
-        both versions. Subscribers are notified after the commit. The events' correlation and
-        causation ids come from ``metadata`` or from ``cause``, the envelope of the command they
-        answer.
-        """
-        check_append_arguments(stream_id, events, expected_version)
-        rows = self._encode(stream_id, events)
-        ids = provenance(metadata, cause)  # checked after the events, as in every store
-        return self._append(stream_id, rows, expected_version, ids)
-
-    def _encode(self, stream_id: str, events: Sequence[Event]) -> list[_Row]:
-        rows: list[_Row] = []
-        for event in events:
-            if not isinstance(event, Event):
-                raise InvalidArgumentError(
-                    f"append to {stream_id!r} takes Event instances, found {type(event).__name__}"
-                )
-            if type(event) not in self._known_types:
-                self._learn(type(event))
-            encoded = self.codec.encode(event)
-            rows.append((encoded.type_name, encoded.schema_version, self.codec.dumps(encoded)))
-        return rows
-
-    def _learn(self, event_type: type[Event]) -> None:
-        try:
-            known: type[Event] | None = self.registry.event_type(event_type.type_name)
-        except UnknownEventTypeError:
-            known = None
-        if known is not event_type:
-            self.registry.register(event_type)  # refuses a name taken by another class
-        self._known_types.add(event_type)
-
-    def append_encoded(
-        self,
-        stream_id: str,
-        events: Iterable[EncodedEvent],
-        expected_version: int = ANY_VERSION,
-        *,
-        metadata: Metadata | None = None,
-        cause: CommandEnvelope[Any] | None = None,
-    ) -> Receipt:
-        """Append events given as plain data (e.g. written by an older version of the code).
-
-        They are stored as given and upcast to the current schema on every read. The type must
-        be known to the registry.
-        """
-        encoded = list(events)
-        check_append_arguments(stream_id, encoded, expected_version)
-        rows: list[_Row] = []
-        for item in encoded:
-            checked = self.codec.checked(item)
-            rows.append((checked.type_name, checked.schema_version, self.codec.dumps(checked)))
-        ids = provenance(metadata, cause)
-        return self._append(stream_id, rows, expected_version, ids)
-
     def _append(
-        self, stream_id: str, rows: list[_Row], expected_version: int, ids: tuple[str, str]
+        self, stream_id: str, rows: list[EventRow], expected_version: int, ids: tuple[str, str]
     ) -> Receipt:
+        """Check the stream's version and insert ``rows`` in one ``BEGIN IMMEDIATE`` transaction."""
         with self.db.transaction() as connection:
             receipt = self._insert(connection, stream_id, rows, expected_version, ids)
         self.announce(receipt.position)
@@ -229,20 +148,14 @@ class SqliteEventStore:
                 "append_in needs the connection of an open store.db.transaction(), "
                 "found another connection, or one with no transaction open"
             )
-        check_append_arguments(stream_id, events, expected_version)
-        rows = self._encode(stream_id, events)
-        ids = provenance(metadata, cause)
+        rows, ids = self._checked(stream_id, events, expected_version, metadata, cause)
         return self._insert(connection, stream_id, rows, expected_version, ids)
-
-    def announce(self, head: int) -> None:
-        """Tell the subscribers that the log now ends at ``head`` (after a commit)."""
-        notify_subscribers(self._subscribers.current, head)
 
     def _insert(
         self,
         connection: sqlite3.Connection,
         stream_id: str,
-        rows: list[_Row],
+        rows: list[EventRow],
         expected_version: int,
         ids: tuple[str, str],
     ) -> Receipt:
@@ -267,8 +180,7 @@ class SqliteEventStore:
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         """Events of one stream from ``from_version`` (inclusive); empty if there is none."""
-        if from_version < 1:
-            raise InvalidArgumentError(f"from_version must be >= 1, found {from_version}")
+        check_from_version(from_version)
         return self._records(self.db.fetchall(_READ_STREAM, (stream_id, from_version)))
 
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
@@ -281,42 +193,12 @@ class SqliteEventStore:
         return self._records(self.db.fetchall(_READ_ALL, (after_position, bound)))
 
     def _records(self, rows: list[tuple[Any, ...]]) -> list[RecordedEvent]:
-        loads = self.codec.loads
-        records = []
-        for position, stream, version, at, event_type, schema, data, corr, caus in rows:
-            records.append(
-                RecordedEvent(
-                    position,
-                    stream,
-                    version,
-                    datetime.fromisoformat(at),
-                    event_type,
-                    schema,
-                    loads(event_type, schema, data),
-                    corr,
-                    caus,
-                )
-            )
-        return records
-
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Call ``subscriber(head)`` after every append; returns a function that unsubscribes."""
-        return self._subscribers.add(subscriber)
-
-    def to_dataframe(self, after_position: int = 0, limit: int | None = None) -> pd.DataFrame:
-        """The log as a table, one row per event (see :func:`~cqrs_lab.event_store.log_frame`)."""
-        return log_frame(self.read_all(after_position, limit))
+        return recorded_events(rows, datetime.fromisoformat, self.codec.loads)  # JSON text
 
     def close(self) -> None:
         """Close the database if this store opened it."""
         if self._owns_db:
             self.db.close()
-
-    def __enter__(self) -> SqliteEventStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SqliteEventStore({self.db.path or '<connection>'!r}, head={self.head})"
