@@ -19,8 +19,10 @@ from readside_support import (
     Tagged,
     append_tags,
     counts,
+    empty_store,
     new_store,
     rows_of,
+    still_clock,
 )
 
 from cqrs_lab.clock import ManualClock
@@ -37,19 +39,9 @@ from cqrs_lab.upcasting import EventRegistry
 LIVE_TIMEOUT = 5.0  # generous: a wait returns as soon as the checkpoint moves
 
 
-@pytest.fixture
-def store_and_clock() -> tuple[InMemoryEventStore, ManualClock]:
-    return new_store()
-
-
-@pytest.fixture
-def store(store_and_clock: tuple[InMemoryEventStore, ManualClock]) -> InMemoryEventStore:
-    return store_and_clock[0]
-
-
-@pytest.fixture
-def clock(store_and_clock: tuple[InMemoryEventStore, ManualClock]) -> ManualClock:
-    return store_and_clock[1]
+# readside_support's fixtures, in place of conftest's clock and store
+clock = still_clock
+store = empty_store
 
 
 @pytest.fixture
