@@ -42,6 +42,7 @@ from cqrs_lab.examples.orders.views import OrderViewProjection
 from cqrs_lab.ids import SequentialIds
 from cqrs_lab.messages import Command
 from cqrs_lab.projector import Projector
+from cqrs_lab.query_bus import QueryBus
 
 DROP = "'; DROP TABLE order_views; --"
 
@@ -106,6 +107,17 @@ def assert_answers_agree(
             assert sql.search_orders(query) == memory.search_orders(query)
         else:
             assert sql.get_customer_orders(query) == memory.get_customer_orders(query)
+
+
+def assert_a_bus_pages_adas_orders(sql: SqlOrderQueriesBase) -> None:
+    """Registered on a query bus, ``sql`` pages :func:`shop`'s orders of "ada", newest first."""
+    bus = QueryBus()
+    sql.register(bus)
+
+    page = bus.dispatch(GetCustomerOrders(customer_id="ada", page_size=1))
+
+    assert [v.order_id for v in page.items] == ["order-0004"]
+    assert (page.total, page.total_pages) == (2, 2)
 
 
 def test_the_sqlite_rows_equal_the_in_memory_rows() -> None:
@@ -201,16 +213,9 @@ def test_pandas_reads_the_table_over_the_connection() -> None:
 
 
 def test_the_sqlite_handlers_answer_through_a_query_bus() -> None:
-    from cqrs_lab.query_bus import QueryBus
-
     _, sql = project_into_sqlite(shop())
-    bus = QueryBus()
-    sql.register(bus)
 
-    page = bus.dispatch(GetCustomerOrders(customer_id="ada", page_size=1))
-
-    assert [v.order_id for v in page.items] == ["order-0004"]
-    assert (page.total, page.total_pages) == (2, 2)
+    assert_a_bus_pages_adas_orders(sql)
 
 
 # -- property: any history of commands, any query: the same answer -------------------------------
