@@ -19,8 +19,10 @@ from readside_support import (
     Tagged,
     append_tags,
     counts,
+    empty_store,
     new_store,
     rows_of,
+    still_clock,
 )
 
 from cqrs_lab.clock import ManualClock
@@ -29,27 +31,17 @@ from cqrs_lab.errors import InvalidArgumentError, InvalidProjectionError, Projec
 from cqrs_lab.event_store import InMemoryEventStore
 from cqrs_lab.failures import FailurePolicy
 from cqrs_lab.messages import RecordedEvent
-from cqrs_lab.projection import Changes, InMemoryReadModel, Projection, RowReader
+from cqrs_lab.projection import Changes, InMemoryReadModel, Projection, ReadModel, RowReader
 from cqrs_lab.projector import Projector
-from cqrs_lab.rebuild import RebuildMode
+from cqrs_lab.rebuild import Rebuild, RebuildMode
 from cqrs_lab.upcasting import EventRegistry
 
 LIVE_TIMEOUT = 5.0  # generous: a wait returns as soon as the checkpoint moves
 
 
-@pytest.fixture
-def store_and_clock() -> tuple[InMemoryEventStore, ManualClock]:
-    return new_store()
-
-
-@pytest.fixture
-def store(store_and_clock: tuple[InMemoryEventStore, ManualClock]) -> InMemoryEventStore:
-    return store_and_clock[0]
-
-
-@pytest.fixture
-def clock(store_and_clock: tuple[InMemoryEventStore, ManualClock]) -> ManualClock:
-    return store_and_clock[1]
+# readside_support's fixtures, in place of conftest's clock and store
+clock = still_clock
+store = empty_store
 
 
 @pytest.fixture
@@ -576,16 +568,25 @@ def test_in_place_rebuild_clears_a_stop_failure(store: InMemoryEventStore) -> No
     assert rows_of(projector.read_model) == {"a": 1, POISON: 1, "b": 1}
 
 
+def rebuilding_blue_green(
+    store: InMemoryEventStore, tags: list[str], batch_size: int
+) -> tuple[Projector[int], ReadModel[int], Rebuild[int]]:
+    """Append ``tags``, catch a TagCounts projector up on them, and start a blue/green rebuild
+    into DoubleCounts; the projector, its old (blue) view, and the rebuild."""
+    append_tags(store, *tags)
+    projector = Projector(store, TagCounts(), batch_size=batch_size)
+    projector.catch_up()
+    blue = projector.read_model
+    rebuild = projector.start_rebuild(RebuildMode.BLUE_GREEN, projection=DoubleCounts())
+    return projector, blue, rebuild
+
+
 def test_blue_green_rebuild_serves_the_old_view_until_it_switches(
     store: InMemoryEventStore,
 ) -> None:
     tags = ["a", "b", "a", "c", "b", "a"]
-    append_tags(store, *tags)
-    projector = Projector(store, TagCounts(), batch_size=2)
-    projector.catch_up()
-    blue = projector.read_model
 
-    rebuild = projector.start_rebuild(RebuildMode.BLUE_GREEN, projection=DoubleCounts())
+    projector, blue, rebuild = rebuilding_blue_green(store, tags, batch_size=2)
     seen: list[dict[str, int | None]] = []
     while not rebuild.finished:
         seen.append(rows_of(projector.read_model))
@@ -604,11 +605,7 @@ def test_blue_green_switches_only_when_caught_up_while_events_keep_coming(
     store: InMemoryEventStore,
 ) -> None:
     tags = ["a", "b", "c", "d", "e", "f"]
-    append_tags(store, *tags)
-    projector = Projector(store, TagCounts(), batch_size=3)
-    projector.catch_up()
-    blue = projector.read_model
-    rebuild = projector.start_rebuild(RebuildMode.BLUE_GREEN, projection=DoubleCounts())
+    projector, blue, rebuild = rebuilding_blue_green(store, tags, batch_size=3)
 
     for step in range(20):
         rebuild.step()

@@ -7,11 +7,19 @@ that must time out is given ``timeout=0``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from readside_support import OtherCounts, PoisonAware, TagCounts, Tagged, new_store
+from readside_support import (
+    OtherCounts,
+    PoisonAware,
+    TagCounts,
+    Tagged,
+    empty_store,
+    projector_waiter,
+    still_clock,
+    tag_projector,
+)
 
 from cqrs_lab.clock import ManualClock
 from cqrs_lab.command_bus import CommandBus
@@ -32,34 +40,11 @@ class AddTag(Command):
     tag: str
 
 
-@pytest.fixture
-def store_and_clock() -> tuple[InMemoryEventStore, ManualClock]:
-    return new_store()
-
-
-@pytest.fixture
-def store(store_and_clock: tuple[InMemoryEventStore, ManualClock]) -> InMemoryEventStore:
-    return store_and_clock[0]
-
-
-@pytest.fixture
-def clock(store_and_clock: tuple[InMemoryEventStore, ManualClock]) -> ManualClock:
-    return store_and_clock[1]
-
-
-@pytest.fixture
-def projector(store: InMemoryEventStore) -> Iterator[Projector[int]]:
-    """A projector driven by hand unless a test starts it; stopped afterwards either way."""
-    projector = Projector(store, TagCounts())
-    yield projector
-    projector.stop()
-
-
-@pytest.fixture
-def waiter(
-    store: InMemoryEventStore, clock: ManualClock, projector: Projector[int]
-) -> ConsistencyWaiter:
-    return ConsistencyWaiter(store, [projector], clock=clock)
+# readside_support's fixtures, in place of conftest's clock and store
+clock = still_clock
+store = empty_store
+projector = tag_projector
+waiter = projector_waiter
 
 
 @pytest.fixture

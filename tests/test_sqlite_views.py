@@ -30,6 +30,7 @@ from cqrs_lab.examples.orders.queries import (
     OrderQueryHandlers,
     SearchOrders,
 )
+from cqrs_lab.examples.orders.sql_views import SqlOrderQueriesBase
 from cqrs_lab.examples.orders.sqlite_app import build_sqlite_order_system
 from cqrs_lab.examples.orders.sqlite_views import (
     ORDER_BY,
@@ -41,6 +42,7 @@ from cqrs_lab.examples.orders.views import OrderViewProjection
 from cqrs_lab.ids import SequentialIds
 from cqrs_lab.messages import Command
 from cqrs_lab.projector import Projector
+from cqrs_lab.query_bus import QueryBus
 
 DROP = "'; DROP TABLE order_views; --"
 
@@ -71,6 +73,53 @@ def shop(clock_step: float = 1.0) -> OrderSystem:
     return system
 
 
+def assert_every_query_agrees(sql: SqlOrderQueriesBase, memory: OrderQueryHandlers) -> None:
+    """Ask both handlers a grid of queries over :func:`shop`'s orders; the answers are equal."""
+    for order_id in ["order-0001", "order-0002", "nope", DROP]:
+        query = GetOrderById(order_id=order_id)
+        assert sql.get_order_by_id(query) == memory.get_order_by_id(query)
+    for customer in ["ada", "Ada", "bob", "nobody"]:
+        for status in [None, "open", "shipped", "cancelled"]:
+            for page, size in [(1, 20), (1, 1), (2, 1), (3, 1)]:
+                customer_query = GetCustomerOrders(
+                    customer_id=customer, status=status, page=page, page_size=size
+                )
+                assert sql.get_customer_orders(customer_query) == memory.get_customer_orders(
+                    customer_query
+                ), customer_query
+    for sort_by in SORTABLE_FIELDS:
+        for descending in (True, False):
+            for text in ["", "ADA", "a", "%", "_", "50%", "strasse", DROP, "zzz"]:
+                search = SearchOrders(
+                    text=text, sort_by=sort_by, descending=descending, page_size=3
+                )
+                assert sql.search_orders(search) == memory.search_orders(search), search
+
+
+def assert_answers_agree(
+    asked: list[GetCustomerOrders | SearchOrders],
+    sql: SqlOrderQueriesBase,
+    memory: OrderQueryHandlers,
+) -> None:
+    """Both handlers give the same page for every query ``asked``."""
+    for query in asked:
+        if isinstance(query, SearchOrders):
+            assert sql.search_orders(query) == memory.search_orders(query)
+        else:
+            assert sql.get_customer_orders(query) == memory.get_customer_orders(query)
+
+
+def assert_a_bus_pages_adas_orders(sql: SqlOrderQueriesBase) -> None:
+    """Registered on a query bus, ``sql`` pages :func:`shop`'s orders of "ada", newest first."""
+    bus = QueryBus()
+    sql.register(bus)
+
+    page = bus.dispatch(GetCustomerOrders(customer_id="ada", page_size=1))
+
+    assert [v.order_id for v in page.items] == ["order-0004"]
+    assert (page.total, page.total_pages) == (2, 2)
+
+
 def test_the_sqlite_rows_equal_the_in_memory_rows() -> None:
     system = shop()
     views, _ = project_into_sqlite(system)
@@ -86,26 +135,7 @@ def test_every_query_gets_the_same_answer_from_both() -> None:
     for step in (1.0, 0.0):  # 0: every order created at the same instant, ties by order id
         system = shop(clock_step=step)
         _, sql = project_into_sqlite(system)
-        memory = system.query_handlers
-        for order_id in ["order-0001", "order-0002", "nope", DROP]:
-            query = GetOrderById(order_id=order_id)
-            assert sql.get_order_by_id(query) == memory.get_order_by_id(query)
-        for customer in ["ada", "Ada", "bob", "nobody"]:
-            for status in [None, "open", "shipped", "cancelled"]:
-                for page, size in [(1, 20), (1, 1), (2, 1), (3, 1)]:
-                    customer_query = GetCustomerOrders(
-                        customer_id=customer, status=status, page=page, page_size=size
-                    )
-                    assert sql.get_customer_orders(customer_query) == memory.get_customer_orders(
-                        customer_query
-                    ), customer_query
-        for sort_by in SORTABLE_FIELDS:
-            for descending in (True, False):
-                for text in ["", "ADA", "a", "%", "_", "50%", "strasse", DROP, "zzz"]:
-                    search = SearchOrders(
-                        text=text, sort_by=sort_by, descending=descending, page_size=3
-                    )
-                    assert sql.search_orders(search) == memory.search_orders(search), search
+        assert_every_query_agrees(sql, system.query_handlers)
 
 
 def test_a_malicious_sort_by_is_rejected_before_any_sql() -> None:
@@ -183,16 +213,9 @@ def test_pandas_reads_the_table_over_the_connection() -> None:
 
 
 def test_the_sqlite_handlers_answer_through_a_query_bus() -> None:
-    from cqrs_lab.query_bus import QueryBus
-
     _, sql = project_into_sqlite(shop())
-    bus = QueryBus()
-    sql.register(bus)
 
-    page = bus.dispatch(GetCustomerOrders(customer_id="ada", page_size=1))
-
-    assert [v.order_id for v in page.items] == ["order-0004"]
-    assert (page.total, page.total_pages) == (2, 2)
+    assert_a_bus_pages_adas_orders(sql)
 
 
 # -- property: any history of commands, any query: the same answer -------------------------------
@@ -261,14 +284,9 @@ def test_any_history_gives_the_same_rows_and_answers(
             system.commands.dispatch(to_command(item))
     system.catch_up()
     views, sql = project_into_sqlite(system)
-    memory: OrderQueryHandlers = system.query_handlers
 
     assert views.rows() == system.read_model.rows()
-    for query in asked:
-        if isinstance(query, SearchOrders):
-            assert sql.search_orders(query) == memory.search_orders(query)
-        else:
-            assert sql.get_customer_orders(query) == memory.get_customer_orders(query)
+    assert_answers_agree(asked, sql, system.query_handlers)
 
 
 def test_times_are_stored_so_text_order_is_time_order() -> None:

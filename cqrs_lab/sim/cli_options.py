@@ -11,7 +11,9 @@ themselves, so the command line and a notebook start from the same place:
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from cqrs_lab.examples.orders.projector_process import add_project_parser
 from cqrs_lab.failures import FailurePolicy
@@ -62,6 +64,194 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action) or text
 
 
+class _Option(NamedTuple):
+    """One option of ``simulate``: its flag, its help, and whichever argparse settings it needs.
+
+    ``parse`` is argparse's ``type``: what turns the option's text into its value.
+    """
+
+    flag: str
+    help: str
+    parse: Callable[[str], Any] | None = None
+    default: Any = None
+    metavar: str | None = None
+    choices: list[str] | None = None
+    action: str | type[argparse.Action] | None = None
+
+    def add_to(self, group: argparse._ArgumentGroup) -> None:
+        """Add this option to ``group``, passing only the settings it has (not None)."""
+        settings = {
+            "type": self.parse,
+            "default": self.default,
+            "metavar": self.metavar,
+            "choices": self.choices,
+            "action": self.action,
+        }
+        given = {name: value for name, value in settings.items() if value is not None}
+        group.add_argument(self.flag, help=self.help, **given)
+
+
+def _option_groups() -> list[tuple[str, tuple[_Option, ...]]]:
+    """The options of ``simulate`` by help section, in the order ``--help`` lists them.
+
+    Built afresh on every call, so each parser gets its own ``[]`` defaults.
+    """
+    arrivals = (
+        _Option(
+            "--arrivals",
+            "evenly spaced or random (Poisson) arrivals",
+            default="constant",
+            choices=["constant", "poisson"],
+        ),
+        _Option("--rate", "commands per second", float, _ARRIVALS.rate),
+        _Option(
+            "--arrive-for",
+            "commands arrive from 0 until this time",
+            float,
+            _ARRIVALS.end,
+            "SECONDS",
+        ),
+        _Option(
+            "--burst",
+            "extra arrivals (repeatable)",
+            _burst,
+            [],
+            "START:END:RATE",
+            action="append",
+        ),
+        _Option(
+            "--trace",
+            "replay recorded arrival times from a CSV (overrides --rate)",
+            Path,
+            metavar="CSV",
+        ),
+        _Option(
+            "--trace-column",
+            "the CSV column holding the times (seconds or ISO datetimes)",
+            default="time",
+        ),
+        _Option("--keys", "distinct keys (streams) commands spread over", int, _DEFAULT.keys),
+    )
+    projector = (
+        _Option("--batch-size", "events read per batch", int, _PROJECTOR.batch_size),
+        _Option(
+            "--poll-interval", "sleep between polls", float, _PROJECTOR.poll_interval, "SECONDS"
+        ),
+        _Option(
+            "--sleep",
+            "always: after every batch (the playbook's Template 4)",
+            default=_PROJECTOR.sleep.value,
+            choices=[m.value for m in SleepMode],
+        ),
+        _Option(
+            "--cost-per-event",
+            "virtual time to apply one event",
+            float,
+            _PROJECTOR.cost_per_event,
+            "SECONDS",
+        ),
+        _Option(
+            "--cost-per-batch",
+            "virtual time to read and commit a batch (or poll an empty log)",
+            float,
+            _PROJECTOR.cost_per_batch,
+            "SECONDS",
+        ),
+        _Option(
+            "--policy",
+            "what to do on a failing event",
+            default=_PROJECTOR.policy.value,
+            choices=[p.value for p in FailurePolicy],
+        ),
+        _Option(
+            "--silent-skip-pitfall",
+            "Template 4's pitfall: log a failing event and move past it (loses it)",
+            action="store_true",
+        ),
+        _Option(
+            "--checkpoint-every",
+            "save the checkpoint apart from the rows every N events "
+            "(default: atomically with them)",
+            int,
+            metavar="EVENTS",
+        ),
+        _Option(
+            "--sla-seconds",
+            "the oldest unapplied event may be this old",
+            float,
+            _PROJECTOR.sla_seconds,
+            "SECONDS",
+        ),
+        _Option(
+            "--sla-events",
+            "the projection may be this many events behind (default: no bound)",
+            int,
+            _PROJECTOR.sla_events,
+            "N",
+        ),
+    )
+    trouble = (
+        _Option(
+            "--pause", "pause the projector (repeatable)", _window, [], "START:END", action="append"
+        ),
+        _Option(
+            "--crash",
+            "crash it, restart at END (repeatable)",
+            _window,
+            [],
+            "START:END",
+            action="append",
+        ),
+        _Option(
+            "--poison", "the N-th command records an event projections fail on", int, metavar="N"
+        ),
+        _Option(
+            "--poison-failures", "it fails only K times (default: until the fix)", int, metavar="K"
+        ),
+        _Option(
+            "--fix-at", "deploy the fix for the poison event at this time", float, metavar="SECONDS"
+        ),
+        _Option("--rebuild-at", "rebuild the read model at this time", float, metavar="SECONDS"),
+        _Option(
+            "--rebuild-mode",
+            "clear and replay the live view, or build a new one beside it",
+            default=RebuildMode.BLUE_GREEN.value,
+            choices=[m.value for m in RebuildMode],
+        ),
+    )
+    readers = (
+        _Option(
+            "--read-every", "every N-th sender reads its own write (0: no readers)", int, 10, "N"
+        ),
+        _Option(
+            "--waiter-timeout",
+            "wait for the read model up to this long (default: read at once, no waiter)",
+            float,
+            metavar="SECONDS",
+        ),
+    )
+    run = (
+        _Option("--duration", "virtual seconds to simulate", float, _DEFAULT.duration, "SECONDS"),
+        _Option("--step", "timeline sampling step", float, _DEFAULT.step, "SECONDS"),
+        _Option("--seed", "random seed", int, 42),
+        _Option("--out", "write a chart (.png or .svg)", Path, metavar="CHART"),
+        _Option("--csv", "write the timeline as CSV", Path, metavar="FILE"),
+        _Option("--reads-csv", "write the reads as CSV", Path, metavar="FILE"),
+        _Option(
+            "--progress",
+            "show a progress bar on stderr (default: when it is a terminal)",
+            action=argparse.BooleanOptionalAction,
+        ),
+    )
+    return [
+        ("arrivals", arrivals),
+        ("projector", projector),
+        ("trouble", trouble),
+        ("readers", readers),
+        ("run and output", run),
+    ]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m cqrs_lab``, with its ``simulate`` subcommand."""
     return build_parsers()[0]
@@ -86,194 +276,8 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         usage="python -m cqrs_lab simulate [options]",
         formatter_class=_HelpFormatter,
     )
-    arrivals = sim.add_argument_group("arrivals")
-    arrivals.add_argument(
-        "--arrivals",
-        choices=["constant", "poisson"],
-        default="constant",
-        help="evenly spaced or random (Poisson) arrivals",
-    )
-    arrivals.add_argument("--rate", type=float, default=_ARRIVALS.rate, help="commands per second")
-    arrivals.add_argument(
-        "--arrive-for",
-        type=float,
-        default=_ARRIVALS.end,
-        metavar="SECONDS",
-        help="commands arrive from 0 until this time",
-    )
-    arrivals.add_argument(
-        "--burst",
-        type=_burst,
-        action="append",
-        default=[],
-        metavar="START:END:RATE",
-        help="extra arrivals (repeatable)",
-    )
-    arrivals.add_argument(
-        "--trace",
-        type=Path,
-        metavar="CSV",
-        help="replay recorded arrival times from a CSV (overrides --rate)",
-    )
-    arrivals.add_argument(
-        "--trace-column",
-        default="time",
-        help="the CSV column holding the times (seconds or ISO datetimes)",
-    )
-    arrivals.add_argument(
-        "--keys",
-        type=int,
-        default=_DEFAULT.keys,
-        help="distinct keys (streams) commands spread over",
-    )
-
-    projector = sim.add_argument_group("projector")
-    projector.add_argument(
-        "--batch-size", type=int, default=_PROJECTOR.batch_size, help="events read per batch"
-    )
-    projector.add_argument(
-        "--poll-interval",
-        type=float,
-        default=_PROJECTOR.poll_interval,
-        metavar="SECONDS",
-        help="sleep between polls",
-    )
-    projector.add_argument(
-        "--sleep",
-        choices=[m.value for m in SleepMode],
-        default=_PROJECTOR.sleep.value,
-        help="always: after every batch (the playbook's Template 4)",
-    )
-    projector.add_argument(
-        "--cost-per-event",
-        type=float,
-        default=_PROJECTOR.cost_per_event,
-        metavar="SECONDS",
-        help="virtual time to apply one event",
-    )
-    projector.add_argument(
-        "--cost-per-batch",
-        type=float,
-        default=_PROJECTOR.cost_per_batch,
-        metavar="SECONDS",
-        help="virtual time to read and commit a batch (or poll an empty log)",
-    )
-    projector.add_argument(
-        "--policy",
-        choices=[p.value for p in FailurePolicy],
-        default=_PROJECTOR.policy.value,
-        help="what to do on a failing event",
-    )
-    projector.add_argument(
-        "--silent-skip-pitfall",
-        action="store_true",
-        help="Template 4's pitfall: log a failing event and move past it (loses it)",
-    )
-    projector.add_argument(
-        "--checkpoint-every",
-        type=int,
-        metavar="EVENTS",
-        help="save the checkpoint apart from the rows every N events "
-        "(default: atomically with them)",
-    )
-    projector.add_argument(
-        "--sla-seconds",
-        type=float,
-        default=_PROJECTOR.sla_seconds,
-        metavar="SECONDS",
-        help="the oldest unapplied event may be this old",
-    )
-    projector.add_argument(
-        "--sla-events",
-        type=int,
-        default=_PROJECTOR.sla_events,
-        metavar="N",
-        help="the projection may be this many events behind (default: no bound)",
-    )
-
-    trouble = sim.add_argument_group("trouble")
-    trouble.add_argument(
-        "--pause",
-        type=_window,
-        action="append",
-        default=[],
-        metavar="START:END",
-        help="pause the projector (repeatable)",
-    )
-    trouble.add_argument(
-        "--crash",
-        type=_window,
-        action="append",
-        default=[],
-        metavar="START:END",
-        help="crash it, restart at END (repeatable)",
-    )
-    trouble.add_argument(
-        "--poison",
-        type=int,
-        metavar="N",
-        help="the N-th command records an event projections fail on",
-    )
-    trouble.add_argument(
-        "--poison-failures",
-        type=int,
-        metavar="K",
-        help="it fails only K times (default: until the fix)",
-    )
-    trouble.add_argument(
-        "--fix-at",
-        type=float,
-        metavar="SECONDS",
-        help="deploy the fix for the poison event at this time",
-    )
-    trouble.add_argument(
-        "--rebuild-at", type=float, metavar="SECONDS", help="rebuild the read model at this time"
-    )
-    trouble.add_argument(
-        "--rebuild-mode",
-        choices=[m.value for m in RebuildMode],
-        default=RebuildMode.BLUE_GREEN.value,
-        help="clear and replay the live view, or build a new one beside it",
-    )
-
-    readers = sim.add_argument_group("readers")
-    readers.add_argument(
-        "--read-every",
-        type=int,
-        default=10,
-        metavar="N",
-        help="every N-th sender reads its own write (0: no readers)",
-    )
-    readers.add_argument(
-        "--waiter-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="wait for the read model up to this long (default: read at once, no waiter)",
-    )
-
-    run = sim.add_argument_group("run and output")
-    run.add_argument(
-        "--duration",
-        type=float,
-        default=_DEFAULT.duration,
-        metavar="SECONDS",
-        help="virtual seconds to simulate",
-    )
-    run.add_argument(
-        "--step",
-        type=float,
-        default=_DEFAULT.step,
-        metavar="SECONDS",
-        help="timeline sampling step",
-    )
-    run.add_argument("--seed", type=int, default=42, help="random seed")
-    run.add_argument("--out", type=Path, metavar="CHART", help="write a chart (.png or .svg)")
-    run.add_argument("--csv", type=Path, metavar="FILE", help="write the timeline as CSV")
-    run.add_argument("--reads-csv", type=Path, metavar="FILE", help="write the reads as CSV")
-    run.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="show a progress bar on stderr (default: when it is a terminal)",
-    )
+    for title, options in _option_groups():
+        group = sim.add_argument_group(title)
+        for option in options:
+            option.add_to(group)
     return parser, sim

@@ -18,7 +18,6 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cqrs_lab.clock import Clock, ManualClock
@@ -30,11 +29,10 @@ from cqrs_lab.examples.orders.events import order_event_registry
 from cqrs_lab.examples.orders.handlers import OrderCommandHandlers
 from cqrs_lab.examples.orders.queries import GetOrderById, OrderQueryHandlers
 from cqrs_lab.examples.orders.views import OrderReadModel, OrderView, OrderViewProjection
+from cqrs_lab.examples.orders.wiring import OrderSystemBase, order_buses
 from cqrs_lab.ids import IdFactory, SequentialIds
-from cqrs_lab.messages import Command
 from cqrs_lab.projector import Projector
 from cqrs_lab.query_bus import QueryBus
-from cqrs_lab.read_your_writes import Consistency, Dispatched, dispatch
 
 __all__ = ["OrderSystem", "build_order_system"]
 
@@ -42,12 +40,13 @@ _ = (CreateOrder, OrderLine, GetOrderById)  # used by the doctest above
 
 
 @dataclass
-class OrderSystem:
+class OrderSystem(OrderSystemBase):
     """Everything a notebook needs to run the Order example, write side and read side.
 
     ``projector`` fills the order views; drive it by hand (:meth:`catch_up`,
     ``projector.step()``) or ``projector.start()`` it. ``waiter`` watches it: :meth:`dispatch`
-    with ``consistency="strong"`` waits on it for read-your-writes. ``query_handlers`` answer
+    (from :class:`~cqrs_lab.examples.orders.wiring.OrderSystemBase`) with
+    ``consistency="strong"`` waits on it for read-your-writes. ``query_handlers`` answer
     from the projector's current read model, so they follow a blue/green rebuild.
     """
 
@@ -64,36 +63,6 @@ class OrderSystem:
     def read_model(self) -> OrderReadModel:
         """The order views queries read now."""
         return self.query_handlers.read_model()
-
-    def dispatch(
-        self,
-        command: Command,
-        *,
-        consistency: Consistency | str = Consistency.EVENTUAL,
-        projections: Sequence[str] | None = None,
-        timeout: float = 1.0,
-        command_id: str | None = None,
-        correlation_id: str | None = None,
-    ) -> Dispatched:
-        """Dispatch ``command``; with ``consistency="strong"`` also wait for the order views.
-
-        See :func:`cqrs_lab.read_your_writes.dispatch`: the command succeeds either way, and
-        ``caught_up`` says whether the views saw it within ``timeout`` seconds.
-        """
-        return dispatch(
-            self.commands,
-            self.waiter,
-            command,
-            consistency=consistency,
-            projections=projections,
-            timeout=timeout,
-            command_id=command_id,
-            correlation_id=correlation_id,
-        )
-
-    def catch_up(self) -> int:
-        """Project every event not yet in the order views; returns how many were processed."""
-        return self.projector.catch_up()
 
 
 def build_order_system(
@@ -114,18 +83,20 @@ def build_order_system(
         store, OrderViewProjection(), OrderReadModel(), clock=clock
     )
     waiter = ConsistencyWaiter(store, [projector], clock=clock)
-    commands = CommandBus(clock=clock, ids=command_ids or SequentialIds("cmd"))
-    handlers = OrderCommandHandlers(store, order_ids or SequentialIds("order"))
-    handlers.register(commands)
-    queries = QueryBus()
     query_handlers = OrderQueryHandlers(lambda: projector.read_model)
-    query_handlers.register(queries)
+    buses = order_buses(
+        store,
+        clock,
+        command_ids or SequentialIds("cmd"),
+        order_ids or SequentialIds("order"),
+        query_handlers,
+    )
     return OrderSystem(
         clock=clock,
         store=store,
-        commands=commands,
-        queries=queries,
-        handlers=handlers,
+        commands=buses.commands,
+        queries=buses.queries,
+        handlers=buses.handlers,
         projector=projector,
         waiter=waiter,
         query_handlers=query_handlers,

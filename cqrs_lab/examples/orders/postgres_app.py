@@ -19,7 +19,7 @@ Usage (with a server)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cqrs_lab.adapters.postgres_database import PostgresDatabase
@@ -33,17 +33,16 @@ from cqrs_lab.examples.orders.events import order_event_registry
 from cqrs_lab.examples.orders.handlers import OrderCommandHandlers
 from cqrs_lab.examples.orders.postgres_views import PostgresOrderQueries, PostgresOrderViews
 from cqrs_lab.examples.orders.views import OrderView, OrderViewProjection
+from cqrs_lab.examples.orders.wiring import OrderSystemBase, order_buses
 from cqrs_lab.ids import IdFactory, UuidIds
-from cqrs_lab.messages import Command
 from cqrs_lab.projector import Projector
 from cqrs_lab.query_bus import QueryBus
-from cqrs_lab.read_your_writes import Consistency, Dispatched, dispatch
 
 __all__ = ["PostgresOrderSystem", "build_order_projector_runner", "build_postgres_order_system"]
 
 
 @dataclass
-class PostgresOrderSystem:
+class PostgresOrderSystem(OrderSystemBase):
     """The Order example on PostgreSQL: what the SQLite system has, plus its listener.
 
     ``projector`` is an in-process projector, not started; leave it idle when another process
@@ -65,34 +64,6 @@ class PostgresOrderSystem:
     checkpoint: RemoteCheckpoint
     waiter: ConsistencyWaiter
     query_handlers: PostgresOrderQueries
-
-    def dispatch(
-        self,
-        command: Command,
-        *,
-        consistency: Consistency | str = Consistency.EVENTUAL,
-        projections: Sequence[str] | None = None,
-        timeout: float = 1.0,
-        command_id: str | None = None,
-        correlation_id: str | None = None,
-    ) -> Dispatched:
-        """Dispatch ``command``; with ``consistency="strong"`` also wait (up to ``timeout``
-        seconds) until the order views have it, whichever process projects them. The result's
-        ``position`` is the write's, ``caught_up`` says whether the wait succeeded."""
-        return dispatch(
-            self.commands,
-            self.waiter,
-            command,
-            consistency=consistency,
-            projections=projections,
-            timeout=timeout,
-            command_id=command_id,
-            correlation_id=correlation_id,
-        )
-
-    def catch_up(self) -> int:
-        """Project, in this process, every event not yet in the order views; returns how many."""
-        return self.projector.catch_up()
 
     def close(self) -> None:
         """Stop the projector (if started here) and the listener, and close the pool."""
@@ -126,20 +97,18 @@ def build_postgres_order_system(
     checkpoint = RemoteCheckpoint(db, views.name, listener)
     listener.start()  # after the checkpoint's callback is in place: it reads the table then
     waiter = ConsistencyWaiter(store, [checkpoint], clock=clock)
-    commands = CommandBus(clock=clock, ids=command_ids or UuidIds("cmd"))
-    handlers = OrderCommandHandlers(store, order_ids or UuidIds("order"))
-    handlers.register(commands)
-    queries = QueryBus()
     query_handlers = PostgresOrderQueries(views)
-    query_handlers.register(queries)
+    buses = order_buses(
+        store, clock, command_ids or UuidIds("cmd"), order_ids or UuidIds("order"), query_handlers
+    )
     return PostgresOrderSystem(
         clock=clock,
         db=db,
         store=store,
         views=views,
-        commands=commands,
-        queries=queries,
-        handlers=handlers,
+        commands=buses.commands,
+        queries=buses.queries,
+        handlers=buses.handlers,
         projector=projector,
         listener=listener,
         checkpoint=checkpoint,

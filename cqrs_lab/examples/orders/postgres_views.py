@@ -5,7 +5,9 @@ extra): the same :class:`~cqrs_lab.examples.orders.views.OrderView` rows, filled
 projection, checkpoint committed with them (see
 :class:`~cqrs_lab.adapters.postgres_read_model.PostgresReadModel`), and the same answers to the
 same queries. Every value is a bound parameter; ``ORDER BY`` is the fixed fragment
-:data:`~cqrs_lab.examples.orders.sqlite_views.ORDER_BY` looks up by the whitelisted ``sort_by``.
+:data:`~cqrs_lab.examples.orders.sql_views.ORDER_BY` looks up by the whitelisted ``sort_by``.
+:data:`POSTGRES_SQL` is the SQL of the queries; :mod:`cqrs_lab.examples.orders.sql_views` puts
+it together, as it does SQLite's.
 
 Two PostgreSQL details keep the answers equal to the in-memory ones: text columns use the
 ``"C"`` collation, which orders by code point as Python does (a database's default collation
@@ -17,24 +19,26 @@ from __future__ import annotations
 from typing import Any, ClassVar, Final
 
 from cqrs_lab.adapters.postgres_read_model import PostgresReadModel
-from cqrs_lab.errors import InvalidQueryError
-from cqrs_lab.examples.orders.order import OrderStatus
-from cqrs_lab.examples.orders.queries import (
-    SORTABLE_FIELDS,
-    GetCustomerOrders,
-    GetOrderById,
-    Page,
-    SearchOrders,
-)
-from cqrs_lab.examples.orders.sqlite_views import ORDER_BY, like_pattern
+from cqrs_lab.examples.orders.sql_views import STORED_COLUMNS, OrderSql, SqlOrderQueriesBase
 from cqrs_lab.examples.orders.views import OrderView, OrderViewProjection
-from cqrs_lab.query_bus import QueryBus
 
-__all__ = ["PostgresOrderQueries", "PostgresOrderViews"]
+__all__ = ["POSTGRES_SQL", "PostgresOrderQueries", "PostgresOrderViews"]
 
-_VIEW_COLUMNS: Final = (
-    "order_id, customer_id, status, total_amount, item_count, created_at, shipped_at, product_ids"
+POSTGRES_SQL: Final = OrderSql(
+    order_id="order_id = %s",
+    customer="customer_id = %(customer_id)s",
+    status="status = %(status)s",
+    min_total="total_amount >= %(min_total)s",
+    max_total="total_amount <= %(max_total)s",
+    # a LIKE pattern's escape character is the backslash by default, as like_pattern uses;
+    # a product matches when one element of the array does
+    text=(
+        "(customer_search LIKE %(pattern)s OR EXISTS (SELECT 1 FROM "
+        "unnest(product_search) AS product WHERE product LIKE %(pattern)s))"
+    ),
+    page="LIMIT %(limit)s OFFSET %(offset)s",
 )
+"""The SQL of the Order queries in PostgreSQL: ``%(name)s`` binds a value, ``%s`` the order id."""
 
 
 class PostgresOrderViews(PostgresReadModel[OrderView]):
@@ -47,18 +51,7 @@ class PostgresOrderViews(PostgresReadModel[OrderView]):
 
     default_table: ClassVar[str] = OrderViewProjection.name
     key_column: ClassVar[str] = "order_id"
-    columns: ClassVar[tuple[str, ...]] = (
-        "order_id",
-        "customer_id",
-        "status",
-        "total_amount",
-        "item_count",
-        "created_at",
-        "shipped_at",
-        "product_ids",
-        "customer_search",
-        "product_search",
-    )
+    columns: ClassVar[tuple[str, ...]] = STORED_COLUMNS
     ddl: ClassVar[tuple[str, ...]] = (
         """CREATE TABLE IF NOT EXISTS {table} (
             order_id TEXT COLLATE "C" PRIMARY KEY,
@@ -105,7 +98,7 @@ def _view(values: tuple[Any, ...]) -> OrderView:
     )
 
 
-class PostgresOrderQueries:
+class PostgresOrderQueries(SqlOrderQueriesBase):
     """Answers the Order queries with SQL over :class:`PostgresOrderViews`.
 
     Same queries, same answers as :class:`~cqrs_lab.examples.orders.queries.OrderQueryHandlers`
@@ -113,81 +106,8 @@ class PostgresOrderQueries:
     """
 
     def __init__(self, views: PostgresOrderViews) -> None:
+        super().__init__(POSTGRES_SQL)
         self.views = views
-        table = views.table  # an identifier checked by PostgresReadModel
-        self._by_id = f"SELECT {_VIEW_COLUMNS} FROM {table} WHERE order_id = %s"
-        self._from = f"FROM {table}"
 
-    def register(self, bus: QueryBus) -> None:
-        """Register every handler on ``bus``."""
-        bus.register(GetOrderById, self.get_order_by_id)
-        bus.register(GetCustomerOrders, self.get_customer_orders)
-        bus.register(SearchOrders, self.search_orders)
-
-    def get_order_by_id(self, query: GetOrderById) -> OrderView | None:
-        """The order's view, or ``None``."""
-        values = self.views.db.fetchone(self._by_id, (query.order_id,))
-        return None if values is None else _view(values)
-
-    def get_customer_orders(self, query: GetCustomerOrders) -> Page[OrderView]:
-        """A page of the customer's orders, newest first (the customer index serves it)."""
-        where = ["customer_id = %(customer_id)s"]
-        parameters: dict[str, Any] = {"customer_id": query.customer_id}
-        if query.status is not None:
-            where.append("status = %(status)s")
-            parameters["status"] = OrderStatus(query.status).value
-        return self._page(where, parameters, ORDER_BY["created_at", True], query)
-
-    def search_orders(self, query: SearchOrders) -> Page[OrderView]:
-        """A page of the orders matching every filter, sorted by a whitelisted field."""
-        order_by = ORDER_BY.get((query.sort_by, query.descending))
-        if order_by is None:  # SearchOrders checks this too; a forged query stops here
-            raise InvalidQueryError(
-                f"sort_by must be one of {', '.join(SORTABLE_FIELDS)}; found a name not on that "
-                "list"
-            )
-        where: list[str] = []
-        parameters: dict[str, Any] = {}
-        if query.status is not None:
-            where.append("status = %(status)s")
-            parameters["status"] = OrderStatus(query.status).value
-        if query.min_total is not None:
-            where.append("total_amount >= %(min_total)s")
-            parameters["min_total"] = query.min_total
-        if query.max_total is not None:
-            where.append("total_amount <= %(max_total)s")
-            parameters["max_total"] = query.max_total
-        needle = query.text.strip().casefold()
-        if needle:
-            # a LIKE pattern's escape character is the backslash by default, as like_pattern uses
-            where.append(
-                "(customer_search LIKE %(pattern)s OR EXISTS (SELECT 1 FROM "
-                "unnest(product_search) AS product WHERE product LIKE %(pattern)s))"
-            )
-            parameters["pattern"] = like_pattern(needle)
-        return self._page(where, parameters, order_by, query)
-
-    def _page(
-        self,
-        where: list[str],
-        parameters: dict[str, Any],
-        order_by: str,
-        query: GetCustomerOrders | SearchOrders,
-    ) -> Page[OrderView]:
-        # every piece of SQL below is a constant of this module; only %(name)s carry values
-        condition = f" WHERE {' AND '.join(where)}" if where else ""
-        count_sql = f"SELECT COUNT(*) {self._from}{condition}"
-        rows_sql = (
-            f"SELECT {_VIEW_COLUMNS} {self._from}{condition} ORDER BY {order_by} "
-            "LIMIT %(limit)s OFFSET %(offset)s"
-        )
-        paging = {"limit": query.page_size, "offset": (query.page - 1) * query.page_size}
-        with self.views.db.snapshot() as connection:
-            counted = connection.execute(count_sql, parameters).fetchone()
-            rows = connection.execute(rows_sql, parameters | paging).fetchall()
-        return Page(
-            items=tuple(_view(values) for values in rows),
-            total=int(counted[0]) if counted else 0,
-            page=query.page,
-            page_size=query.page_size,
-        )
+    def _views_now(self) -> PostgresOrderViews:
+        return self.views

@@ -22,7 +22,6 @@ and ``order-0001`` would be taken after a restart.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cqrs_lab.adapters.sqlite_database import SqliteDatabase, Synchronous
@@ -36,11 +35,10 @@ from cqrs_lab.examples.orders.handlers import OrderCommandHandlers
 from cqrs_lab.examples.orders.queries import GetOrderById
 from cqrs_lab.examples.orders.sqlite_views import SqliteOrderViews, SqlOrderQueries
 from cqrs_lab.examples.orders.views import OrderView, OrderViewProjection
+from cqrs_lab.examples.orders.wiring import OrderSystemBase, order_buses
 from cqrs_lab.ids import IdFactory, UuidIds
-from cqrs_lab.messages import Command
 from cqrs_lab.projector import Projector
 from cqrs_lab.query_bus import QueryBus
-from cqrs_lab.read_your_writes import Consistency, Dispatched, dispatch
 
 __all__ = ["SqliteOrderSystem", "build_sqlite_order_system"]
 
@@ -48,7 +46,7 @@ _ = GetOrderById  # used by the doctest above
 
 
 @dataclass
-class SqliteOrderSystem:
+class SqliteOrderSystem(OrderSystemBase):
     """The Order example on SQLite: what :class:`~cqrs_lab.examples.orders.app.OrderSystem` has."""
 
     clock: Clock
@@ -66,32 +64,6 @@ class SqliteOrderSystem:
     def views(self) -> SqliteOrderViews:
         """The order views queries read now: after a blue/green rebuild, the new table."""
         return self.query_handlers.views()
-
-    def dispatch(
-        self,
-        command: Command,
-        *,
-        consistency: Consistency | str = Consistency.EVENTUAL,
-        projections: Sequence[str] | None = None,
-        timeout: float = 1.0,
-        command_id: str | None = None,
-        correlation_id: str | None = None,
-    ) -> Dispatched:
-        """Dispatch ``command``; with ``consistency="strong"`` also wait for the order views."""
-        return dispatch(
-            self.commands,
-            self.waiter,
-            command,
-            consistency=consistency,
-            projections=projections,
-            timeout=timeout,
-            command_id=command_id,
-            correlation_id=correlation_id,
-        )
-
-    def catch_up(self) -> int:
-        """Project every event not yet in the order views; returns how many were processed."""
-        return self.projector.catch_up()
 
     def close(self) -> None:
         """Stop the projector if it runs and close both connections."""
@@ -126,19 +98,17 @@ def build_sqlite_order_system(
         store, OrderViewProjection(), SqliteOrderViews(views_db), batch_size=batch_size, clock=clock
     )
     waiter = ConsistencyWaiter(store, [projector], clock=clock)
-    commands = CommandBus(clock=clock, ids=command_ids or UuidIds("cmd"))
-    handlers = OrderCommandHandlers(store, order_ids or UuidIds("order"))
-    handlers.register(commands)
-    queries = QueryBus()
     query_handlers = SqlOrderQueries(lambda: projector.read_model)
-    query_handlers.register(queries)
+    buses = order_buses(
+        store, clock, command_ids or UuidIds("cmd"), order_ids or UuidIds("order"), query_handlers
+    )
     return SqliteOrderSystem(
         clock=clock,
         store=store,
         views_db=views_db,
-        commands=commands,
-        queries=queries,
-        handlers=handlers,
+        commands=buses.commands,
+        queries=buses.queries,
+        handlers=buses.handlers,
         projector=projector,
         waiter=waiter,
         query_handlers=query_handlers,
