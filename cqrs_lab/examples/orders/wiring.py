@@ -50,8 +50,9 @@ class OrderSystemBase:
         """Dispatch ``command``; with ``consistency="strong"`` also wait for the order views.
 
         See :func:`cqrs_lab.read_your_writes.dispatch`: the command succeeds either way, the
-        result's ``position`` is the write's, and ``caught_up`` says whether the views saw it
-        within ``timeout`` seconds (on PostgreSQL, whichever process projects them).
+        result's ``position`` is the write's, ``caught_up`` says whether the views saw it
+        within ``timeout`` seconds (on PostgreSQL, whichever process projects them), and
+        ``stopped`` why they will not, when their projector has stopped on a failure.
         """
         return dispatch(
             self.commands,
