@@ -19,6 +19,7 @@ from cqrs_lab.failures import FailurePolicy
 from cqrs_lab.projector import Projector
 from cqrs_lab.rebuild import RebuildMode
 from cqrs_lab.sim.engine import Simulation, simulate
+from cqrs_lab.sim.items import ItemCounts, item_counts
 from cqrs_lab.sim.results import (
     READ_COLUMNS,
     SUMMARY_COLUMNS,
@@ -360,6 +361,17 @@ def test_each_projection_has_its_own_checkpoint_and_lag() -> None:
     assert cell(summary, "fast", "max_lag_events") < cell(summary, "slow", "max_lag_events")
     assert set(result.timeline["projection"]) == {"fast", "slow"}
     assert (result.reads["projection"] == "fast").all()
+
+
+def test_each_projector_names_its_own_projection_instance() -> None:
+    fast = ProjectorConfig(name="fast", sleep=SleepMode.NOTIFY)
+    slow = ProjectorConfig(name="slow", cost_per_event=0.002)
+    sim = Simulation(SHORT.replace(projectors=(fast, slow)), seed=SEED)
+    projections = {name: projector.projection for name, projector in sim.projectors.items()}
+    assert {name: p.name for name, p in projections.items()} == {"fast": "fast", "slow": "slow"}
+    # one plain class, named per instance: no class is made at run time for each name
+    assert {type(p) for p in projections.values()} == {ItemCounts}
+    assert item_counts("third").name == "third" and projections["fast"].name == "fast"
 
 
 def test_a_burst_is_drained_and_timed() -> None:

@@ -114,10 +114,12 @@ class ItemCounts(Projection[int]):
     number means only that many times (a transient fault a retry gets past).
     """
 
-    name = "item_counts"
     handles = frozenset({"ItemAdded", "PoisonItemAdded"})
 
-    def __init__(self, failures: int | None = None, *, broken: bool = True) -> None:
+    def __init__(
+        self, failures: int | None = None, *, broken: bool = True, name: str = "item_counts"
+    ) -> None:
+        self.name = name  # one simulation runs several of them, each under its own name
         self.broken = broken
         self.failures_left = failures
         self.failed = 0
@@ -141,9 +143,7 @@ class ItemCounts(Projection[int]):
 
 def item_counts(name: str, failures: int | None = None, *, broken: bool = True) -> ItemCounts:
     """A new :class:`ItemCounts` projection called ``name``."""
-    projection_type = type(f"ItemCounts[{name}]", (ItemCounts,), {"name": name})
-    projection: ItemCounts = projection_type(failures, broken=broken)
-    return projection
+    return ItemCounts(failures, broken=broken, name=name)
 
 
 class ItemCountsModel(InMemoryReadModel[int]):
