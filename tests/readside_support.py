@@ -4,24 +4,17 @@
 projection (they only move checkpoints). :class:`PoisonAware` raises on the tag ``"poison"``
 until it is ``fixed``; :class:`Flaky` raises on it a given number of times, then succeeds.
 
-The fixtures at the end are the read-side tests' setup, in place of conftest's ``clock`` (which
-ticks on every reading) and ``store`` (which knows the Order events). A module takes one under
-the name it gives it -- ``clock = still_clock`` makes it that module's ``clock`` fixture.
+The tests in ``read_side/`` share fixtures built on these (``read_side/conftest.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pytest
-
 from cqrs_lab.clock import ManualClock
-from cqrs_lab.consistency import ConsistencyWaiter
 from cqrs_lab.event_store import InMemoryEventStore, Receipt
 from cqrs_lab.messages import Event, RecordedEvent
 from cqrs_lab.projection import Changes, Projection, ReadModel, RowReader
-from cqrs_lab.projector import Projector
 
 POISON = "poison"
 
@@ -137,35 +130,3 @@ class Pauses:
 def rows_of(model: ReadModel[int]) -> dict[str, int | None]:
     """Every row of a read model, as a dict."""
     return {key: model.get(key) for key in model.keys()}  # noqa: SIM118 -- a ReadModel has no __iter__
-
-
-# -- fixtures (a module names them: clock = still_clock, store = empty_store, ...) -------------
-
-
-@pytest.fixture
-def still_clock() -> ManualClock:
-    """A clock that moves only when told."""
-    return ManualClock()
-
-
-@pytest.fixture
-def empty_store(clock: ManualClock) -> InMemoryEventStore:
-    """An empty store stamped by the module's ``clock``."""
-    return InMemoryEventStore(clock=clock)
-
-
-@pytest.fixture
-def tag_projector(store: InMemoryEventStore) -> Iterator[Projector[int]]:
-    """A :class:`TagCounts` projector driven by hand unless a test starts it; stopped afterwards
-    either way."""
-    projector = Projector(store, TagCounts())
-    yield projector
-    projector.stop()
-
-
-@pytest.fixture
-def projector_waiter(
-    store: InMemoryEventStore, clock: ManualClock, projector: Projector[int]
-) -> ConsistencyWaiter:
-    """A waiter watching the module's ``projector``."""
-    return ConsistencyWaiter(store, [projector], clock=clock)

@@ -19,10 +19,8 @@ from readside_support import (
     Tagged,
     append_tags,
     counts,
-    empty_store,
     new_store,
     rows_of,
-    still_clock,
 )
 
 from cqrs_lab.clock import ManualClock
@@ -37,11 +35,6 @@ from cqrs_lab.rebuild import Rebuild, RebuildMode
 from cqrs_lab.upcasting import EventRegistry
 
 LIVE_TIMEOUT = 5.0  # generous: a wait returns as soon as the checkpoint moves
-
-
-# readside_support's fixtures, in place of conftest's clock and store
-clock = still_clock
-store = empty_store
 
 
 @pytest.fixture

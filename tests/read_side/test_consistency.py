@@ -15,10 +15,6 @@ from readside_support import (
     OtherCounts,
     TagCounts,
     append_tags,
-    empty_store,
-    projector_waiter,
-    still_clock,
-    tag_projector,
 )
 
 from cqrs_lab.clock import ManualClock
@@ -30,13 +26,6 @@ from cqrs_lab.projector import Projector
 from cqrs_lab.query_bus import QueryBus
 
 GENEROUS = 5.0  # a wait that works returns long before this
-
-
-# readside_support's fixtures, in place of conftest's clock and store
-clock = still_clock
-store = empty_store
-projector = tag_projector
-waiter = projector_waiter
 
 
 # -- waking up -------------------------------------------------------------------------------

@@ -15,10 +15,6 @@ from readside_support import (
     PoisonAware,
     TagCounts,
     Tagged,
-    empty_store,
-    projector_waiter,
-    still_clock,
-    tag_projector,
 )
 
 from cqrs_lab.clock import ManualClock
@@ -38,13 +34,6 @@ GENEROUS = 5.0  # only bounds a wait that would otherwise hang; a wait that work
 @dataclass(frozen=True, kw_only=True)
 class AddTag(Command):
     tag: str
-
-
-# readside_support's fixtures, in place of conftest's clock and store
-clock = still_clock
-store = empty_store
-projector = tag_projector
-waiter = projector_waiter
 
 
 @pytest.fixture
