@@ -19,7 +19,7 @@ from cqrs_lab.failures import FailurePolicy
 from cqrs_lab.projector import Projector
 from cqrs_lab.rebuild import RebuildMode
 from cqrs_lab.sim.engine import Simulation, simulate
-from cqrs_lab.sim.items import ItemCounts, item_counts
+from cqrs_lab.sim.items import ItemCounts
 from cqrs_lab.sim.results import (
     READ_COLUMNS,
     SUMMARY_COLUMNS,
@@ -371,7 +371,6 @@ def test_each_projector_names_its_own_projection_instance() -> None:
     assert {name: p.name for name, p in projections.items()} == {"fast": "fast", "slow": "slow"}
     # one plain class, named per instance: no class is made at run time for each name
     assert {type(p) for p in projections.values()} == {ItemCounts}
-    assert item_counts("third").name == "third" and projections["fast"].name == "fast"
 
 
 def test_a_burst_is_drained_and_timed() -> None:

@@ -15,7 +15,7 @@ event counts twice, so a non-atomic checkpoint shows up as duplicates.
 >>> register_item_handlers(bus, store)
 >>> for key in ("item-1", "item-2", "item-1"):
 ...     _ = bus.dispatch(AddItem(key=key))
->>> projector = Projector(store, item_counts("counts"), ItemCountsModel("counts"))
+>>> projector = Projector(store, ItemCounts(name="counts"), ItemCountsModel("counts"))
 >>> projector.catch_up()
 3
 >>> projector.read_model.get("item-1"), projector.read_model.total
@@ -44,7 +44,6 @@ __all__ = [
     "NonAtomicCheckpoint",
     "PoisonEventError",
     "PoisonItemAdded",
-    "item_counts",
     "register_item_handlers",
     "register_item_queries",
 ]
@@ -139,11 +138,6 @@ class ItemCounts(Projection[int]):
                     self.failures_left = left - 1
                 raise PoisonEventError(f"cannot count poison item {key!r} at {record.position}")
         return {key: (view.get(key) or 0) + 1}
-
-
-def item_counts(name: str, failures: int | None = None, *, broken: bool = True) -> ItemCounts:
-    """A new :class:`ItemCounts` projection called ``name``."""
-    return ItemCounts(failures, broken=broken, name=name)
 
 
 class ItemCountsModel(InMemoryReadModel[int]):

@@ -36,7 +36,7 @@ from cqrs_lab.projection import ReadModel
 from cqrs_lab.projector import Projector
 from cqrs_lab.rebuild import Rebuild, RebuildMode
 from cqrs_lab.sim.disturbances import Outage, OutageKind, Poison, RebuildPlan
-from cqrs_lab.sim.items import ItemCounts, ItemCountsModel, NonAtomicCheckpoint, item_counts
+from cqrs_lab.sim.items import ItemCounts, ItemCountsModel, NonAtomicCheckpoint
 from cqrs_lab.sim.priorities import Priority
 from cqrs_lab.sim.projector_config import ProjectorConfig, SleepMode
 from cqrs_lab.sim.scheduler import Scheduler
@@ -58,9 +58,7 @@ class ProjectorWorker:
         self.config = config
         self.store = store
         self.scheduler = scheduler
-        self.projection: ItemCounts = item_counts(
-            config.name, None if poison is None else poison.failures
-        )
+        self.projection = ItemCounts(None if poison is None else poison.failures, name=config.name)
         self.projector: Projector[int] = Projector(
             store,
             SilentSkip(self.projection) if config.silent_skip_pitfall else self.projection,

@@ -728,10 +728,8 @@ def test_a_live_projector_catches_up_with_events_appended_before_it_started(
 
 
 def test_stop_joins_the_thread_and_later_appends_wait(
-    store: InMemoryEventStore, clock: ManualClock
+    store: InMemoryEventStore, projector: Projector[int], waiter: ConsistencyWaiter
 ) -> None:
-    projector = Projector(store, TagCounts())
-    waiter = ConsistencyWaiter(store, [projector], clock=clock)
     projector.start()
     assert waiter.wait(append_tags(store, "a"), timeout=LIVE_TIMEOUT).reached
 
@@ -755,10 +753,8 @@ def test_starting_twice_runs_one_thread(
 
 
 def test_a_stopped_projector_can_be_started_again(
-    store: InMemoryEventStore, clock: ManualClock
+    store: InMemoryEventStore, projector: Projector[int], waiter: ConsistencyWaiter
 ) -> None:
-    projector = Projector(store, TagCounts())
-    waiter = ConsistencyWaiter(store, [projector], clock=clock)
     projector.start()
     projector.stop()
 
